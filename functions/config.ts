@@ -1,0 +1,45 @@
+import type { CoreConfig } from './core/ports';
+
+const MiB = 1024 * 1024;
+
+/** Everything the functions read from the environment, validated once at cold start. */
+export interface AppConfig {
+  region: string;
+  /** Custom AWS endpoint (moto, LocalStack); undefined on AWS. */
+  endpoint?: string;
+  tableName: string;
+  bucketName: string;
+  /** SNS topic of the emitter; only the emitter needs it. */
+  topicArn?: string;
+  core: CoreConfig;
+}
+
+function intFrom(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isSafeInteger(n) || n < 0) throw new Error(`${name} must be a non-negative integer, got "${raw}"`);
+  return n;
+}
+
+function required(env: NodeJS.ProcessEnv, name: string): string {
+  const v = env[name];
+  if (v === undefined || v === '') throw new Error(`${name} must be set`);
+  return v;
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
+  return {
+    region: env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? 'us-east-1',
+    endpoint: env.AWS_ENDPOINT_URL || undefined,
+    tableName: required(env, 'TABLE_NAME'),
+    bucketName: required(env, 'BUCKET_NAME'),
+    topicArn: env.TOPIC_ARN || undefined,
+    core: {
+      maxDirectBytes: intFrom(env, 'MAX_DIRECT_BYTES', 4 * MiB),
+      maxInlineBytes: intFrom(env, 'MAX_INLINE_BYTES', 4 * MiB),
+      presignGetSeconds: Math.min(intFrom(env, 'PRESIGN_GET_SECONDS', 300), 300),
+      intentTtlSeconds: intFrom(env, 'INTENT_TTL_SECONDS', 3600),
+    },
+  };
+}

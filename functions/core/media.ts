@@ -1,0 +1,102 @@
+import type { FhirRequest } from './http';
+import { header, queryOne } from './http';
+import { badRequest, notSupported } from './outcome';
+
+/** FHIR JSON media types accepted on requests (C4). */
+const FHIR_JSON_TYPES = new Set(['application/fhir+json', 'application/json', 'application/json+fhir']);
+const FHIR_XML_TYPES = new Set(['application/fhir+xml', 'application/xml+fhir']);
+export const FHIR_JSON_CONTENT_TYPE = 'application/fhir+json; charset=utf-8';
+
+/** The bare media type, lower case, without parameters. */
+export function mediaType(contentType: string | undefined): string | undefined {
+  if (contentType === undefined) return undefined;
+  const t = contentType.split(';')[0]?.trim().toLowerCase();
+  return t === '' ? undefined : t;
+}
+
+export const isFhirJsonType = (ct: string | undefined) => FHIR_JSON_TYPES.has(mediaType(ct) ?? '');
+export const isFhirXmlType = (ct: string | undefined) => FHIR_XML_TYPES.has(mediaType(ct) ?? '');
+
+/** JSON per binary.html's rule: `application/json` or any `…+json` structured suffix. */
+export function isJsonType(ct: string | undefined): boolean {
+  const t = mediaType(ct);
+  return t !== undefined && (t === 'application/json' || t.endsWith('+json'));
+}
+
+/** Media ranges from an Accept header, without q-values (we never need to rank them). */
+function acceptList(req: FhirRequest): string[] {
+  return (header(req, 'accept') ?? '')
+    .split(',')
+    .map((p) => mediaType(p))
+    .filter((p): p is string => p !== undefined);
+}
+
+const FORMAT_JSON = new Set(['json', 'application/json', 'application/fhir+json', 'application/json+fhir']);
+const FORMAT_XML = new Set(['xml', 'text/xml', 'application/xml', 'application/fhir+xml', 'application/xml+fhir']);
+
+/**
+ * Rejects requests asking for a FHIR format other than JSON (C4). Called on every route whose
+ * response is a FHIR resource. Returns true when the client explicitly asked for FHIR JSON.
+ */
+export function requireJsonFormat(req: FhirRequest): void {
+  const format = queryOne(req, '_format');
+  if (format !== undefined) {
+    const f = format.toLowerCase().trim();
+    if (FORMAT_XML.has(f)) throw notSupported(406, 'FHIR XML is not supported: use _format=json.');
+    if (!FORMAT_JSON.has(mediaType(f) ?? f)) throw notSupported(406, `_format=${format} is not supported: use _format=json.`);
+    return;
+  }
+  const accept = acceptList(req);
+  if (accept.length > 0 && accept.every((a) => FHIR_XML_TYPES.has(a))) {
+    throw notSupported(406, 'FHIR XML is not supported: ask for application/fhir+json.');
+  }
+}
+
+/**
+ * C16: decides whether a read answers the FHIR JSON form or the raw bytes.
+ * `_format` or a FHIR JSON Accept wins; plain `application/json` gets FHIR JSON unless the stored
+ * content is itself JSON; anything else (no Accept, star, the stored type, …) gets the bytes.
+ */
+export function wantsFhirJson(req: FhirRequest, storedContentType: string | undefined): boolean {
+  if (queryOne(req, '_format') !== undefined) {
+    requireJsonFormat(req);
+    return true;
+  }
+  const accept = acceptList(req);
+  if (accept.some((a) => a === 'application/fhir+json' || a === 'application/json+fhir')) return true;
+  if (accept.length > 0 && accept.every((a) => FHIR_XML_TYPES.has(a))) {
+    throw notSupported(406, 'FHIR XML is not supported: ask for application/fhir+json or the raw content.');
+  }
+  if (accept.includes('application/json')) return !isJsonType(storedContentType);
+  return false;
+}
+
+/**
+ * C11: the request body is a FHIR Binary only with a FHIR JSON Content-Type and a JSON body whose
+ * resourceType is Binary. Returns the parsed object then, or undefined for a raw body.
+ */
+export function parseFhirBody(req: FhirRequest): Record<string, unknown> | undefined {
+  const ct = header(req, 'content-type');
+  if (ct === undefined) throw badRequest('Content-Type is required: send application/fhir+json or the media type of the raw content.', 'required');
+  if (isFhirXmlType(ct) || looksLikeFhirXmlBinary(ct, req.body)) {
+    throw notSupported(415, 'FHIR XML is not supported: send the Binary as application/fhir+json, or the raw content with its own Content-Type.');
+  }
+  if (!isFhirJsonType(ct)) return undefined;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(Buffer.from(req.body).toString('utf8'));
+  } catch {
+    throw badRequest(`The body is not valid JSON although Content-Type is ${mediaType(ct)}: fix the JSON or send it with another Content-Type.`, 'structure');
+  }
+  if (parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed) && (parsed as { resourceType?: unknown }).resourceType === 'Binary') {
+    return parsed as Record<string, unknown>;
+  }
+  return undefined;
+}
+
+function looksLikeFhirXmlBinary(ct: string, body: Uint8Array): boolean {
+  const t = mediaType(ct);
+  if (t !== 'application/xml' && t !== 'text/xml') return false;
+  const head = Buffer.from(body.subarray(0, 512)).toString('utf8').replace(/^\uFEFF?\s*(<\?xml[^>]*\?>\s*)?/, '');
+  return /^<Binary[\s>]/.test(head) && head.includes('http://hl7.org/fhir');
+}

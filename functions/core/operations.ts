@@ -1,0 +1,195 @@
+import { randomUUID } from 'node:crypto';
+import { binaryFromFhir, binaryFromRaw, toFhir, type BinaryContent } from './binary';
+import { ifMatchVid, notModified, parseRange, versionHeaders } from './conditional';
+import type { FhirRequest, FhirResponse } from './http';
+import { header } from './http';
+import { parseVid, requireId } from './ids';
+import { FHIR_JSON_CONTENT_TYPE, parseFhirBody, requireJsonFormat, wantsFhirJson } from './media';
+import { badRequest, gone, notFound, OperationOutcomeError, operationOutcome, tooLong } from './outcome';
+import type { CoreDeps, VersionRecord, WriteMethod } from './ports';
+import { preferReturn } from './prefer';
+import { commitVersion, discardStaged, stageBytes } from './write';
+
+const MiB = 1024 * 1024;
+
+/** `[base]/Binary/{id}/_history/{vid}`, the Location of a version (C10). */
+export const versionUrl = (req: FhirRequest, r: Pick<VersionRecord, 'id' | 'vid'>) =>
+  `${req.baseUrl}/Binary/${r.id}/_history/${r.vid}`;
+
+export const fhirJson = (status: number, json: unknown, headers: Record<string, string> = {}): FhirResponse => ({
+  status,
+  headers: { 'Content-Type': FHIR_JSON_CONTENT_TYPE, ...headers },
+  json,
+});
+
+/** Parses a direct write's body into content (C11) with the C13 size limit. */
+export function readWriteBody(req: FhirRequest, deps: CoreDeps): { content: BinaryContent; fhir: boolean } {
+  const max = deps.config.maxDirectBytes;
+  const checkSize = (n: number) => {
+    if (n > max) {
+      throw tooLong(
+        `The data is ${n} bytes; direct writes accept at most ${max} bytes (${max / MiB} MiB). ` +
+          'Upload larger files with the $upload operation (POST [base]/Binary/$upload).',
+      );
+    }
+  };
+  const fhirBody = parseFhirBody(req);
+  if (fhirBody) return { content: binaryFromFhir(fhirBody, checkSize), fhir: true };
+  checkSize(req.body.length);
+  const ct = header(req, 'content-type')!;
+  return { content: binaryFromRaw(ct, header(req, 'x-security-context'), req.body), fhir: false };
+}
+
+/** The response to a committed write: C8 for FHIR bodies, always empty for raw ones (C12). */
+export function writeResponse(
+  req: FhirRequest,
+  record: VersionRecord,
+  bytes: Uint8Array | 'absent',
+  fhirBody: boolean,
+): FhirResponse {
+  const status = record.created ? 201 : 200;
+  const headers: Record<string, string> = { ...versionHeaders(record) };
+  if (record.created) headers.Location = versionUrl(req, record);
+  const audit = { resourceId: record.id, versionId: String(record.vid), bytes: record.size };
+  const prefer = preferReturn(req);
+  if (!fhirBody || prefer === 'minimal') return { status, headers, audit };
+  if (prefer === 'OperationOutcome') {
+    const verb = record.created ? 'Created' : 'Updated';
+    return { ...fhirJson(status, operationOutcome('information', 'informational', `${verb} Binary/${record.id}/_history/${record.vid}.`), headers), audit };
+  }
+  return { ...fhirJson(status, toFhir(record, bytes), headers), audit };
+}
+
+/** C10–C13: POST [base]/Binary. */
+export async function createBinary(req: FhirRequest, deps: CoreDeps): Promise<FhirResponse> {
+  const org = requireId(req.params.organizationId, 'organizationId');
+  const { content, fhir } = readWriteBody(req, deps);
+  if (fhir) requireJsonFormat(req);
+  const id = (deps.newId ?? randomUUID)();
+  return writeContent(req, deps, { org, id, method: 'POST', mustBeNew: true }, content, fhir);
+}
+
+/** C20/C21: PUT [base]/Binary/{id}, update-as-create. */
+export async function updateBinary(req: FhirRequest, deps: CoreDeps): Promise<FhirResponse> {
+  const org = requireId(req.params.organizationId, 'organizationId');
+  const id = requireId(req.params.id, 'id');
+  const ifMatch = ifMatchVid(req);
+  const { content, fhir } = readWriteBody(req, deps);
+  if (fhir) {
+    requireJsonFormat(req);
+    const bodyId = (parseFhirBody(req) as { id?: unknown }).id;
+    if (bodyId === undefined) throw badRequest(`The Binary has no id: set "id": "${id}" to match the URL.`, 'required');
+    if (bodyId !== id) throw badRequest(`The Binary's id "${String(bodyId)}" differs from the URL's id "${id}": make them equal.`, 'value');
+  }
+  return writeContent(req, deps, { org, id, method: 'PUT', ifMatch }, content, fhir);
+}
+
+async function writeContent(
+  req: FhirRequest,
+  deps: CoreDeps,
+  target: { org: string; id: string; method: WriteMethod; ifMatch?: number; mustBeNew?: boolean },
+  content: BinaryContent,
+  fhir: boolean,
+): Promise<FhirResponse> {
+  const staged = await stageBytes(deps, target.org, target.id, content.bytes, content.resource.contentType);
+  try {
+    const record = await commitVersion(deps, { ...target, content: () => ({ resource: content.resource, ...staged }) });
+    return writeResponse(req, record!, content.bytes, fhir);
+  } catch (e) {
+    await discardStaged(deps, staged);
+    throw e;
+  }
+}
+
+/** C23: DELETE [base]/Binary/{id}. */
+export async function deleteBinary(req: FhirRequest, deps: CoreDeps): Promise<FhirResponse> {
+  const org = requireId(req.params.organizationId, 'organizationId');
+  const id = requireId(req.params.id, 'id');
+  const record = await commitVersion(deps, { org, id, method: 'DELETE', ifMatch: ifMatchVid(req) });
+  const headers: Record<string, string> = record ? { ETag: versionHeaders(record).ETag! } : {};
+  return { status: 204, headers, audit: { resourceId: id, versionId: record ? String(record.vid) : undefined } };
+}
+
+/** C14: GET [base]/Binary/{id}. */
+export async function readBinary(req: FhirRequest, deps: CoreDeps): Promise<FhirResponse> {
+  const org = requireId(req.params.organizationId, 'organizationId');
+  const id = requireId(req.params.id, 'id');
+  const record = await deps.repo.current(org, id);
+  if (!record) throw notFound(`Binary/${id} does not exist.`);
+  if (record.deleted) throw gone(`Binary/${id} was deleted (version ${record.vid}); earlier versions remain readable through _history.`);
+  return respondWithVersion(req, deps, record);
+}
+
+/** C15: GET [base]/Binary/{id}/_history/{vid}. */
+export async function vreadBinary(req: FhirRequest, deps: CoreDeps): Promise<FhirResponse> {
+  const org = requireId(req.params.organizationId, 'organizationId');
+  const id = requireId(req.params.id, 'id');
+  const vid = parseVid(req.params.vid);
+  const record = vid === undefined ? undefined : await deps.repo.version(org, id, vid);
+  if (!record) throw notFound(`Binary/${id} has no version "${req.params.vid ?? ''}".`);
+  if (record.deleted) throw gone(`Version ${vid} of Binary/${id} records its deletion.`);
+  return respondWithVersion(req, deps, record);
+}
+
+/** C16–C19: one version as FHIR JSON or raw bytes, with conditional and Range handling. */
+async function respondWithVersion(req: FhirRequest, deps: CoreDeps, record: VersionRecord): Promise<FhirResponse> {
+  const { maxInlineBytes, presignGetSeconds } = deps.config;
+  const asJson = wantsFhirJson(req, record.contentType);
+  const headers = versionHeaders(record);
+  const audit = { resourceId: record.id, versionId: String(record.vid) };
+  if (notModified(req, record)) return { status: 304, headers, audit };
+  const head = req.method === 'HEAD';
+
+  if (asJson) {
+    const data = record.size > maxInlineBytes ? ('absent' as const) : await loadBytes(deps, record);
+    return { ...fhirJson(200, toFhir(record, data), headers), audit: { ...audit, bytes: record.size } };
+  }
+
+  const rawHeaders: Record<string, string> = {
+    ...headers,
+    'Content-Type': record.contentType ?? 'application/octet-stream',
+    'Content-Disposition': 'attachment',
+    'X-Content-Type-Options': 'nosniff',
+    'Content-Security-Policy': 'sandbox',
+    'Accept-Ranges': 'bytes',
+  };
+  if (record.securityContext !== undefined) rawHeaders['X-Security-Context'] = record.securityContext;
+
+  if (record.size > maxInlineBytes) {
+    const url = await deps.blobs.presignGet(record.blobKey!, presignGetSeconds);
+    return {
+      status: 307,
+      headers: { ...headers, Location: url, 'Cache-Control': 'no-store' },
+      audit: { ...audit, bytes: 0 },
+    };
+  }
+
+  const range = parseRange(header(req, 'range'), record.size);
+  if (range.kind === 'unsatisfiable') {
+    throw new OperationOutcomeError(416, 'value', `The Range is outside the ${record.size} bytes of this Binary.`, {
+      'Content-Range': `bytes */${record.size}`,
+    });
+  }
+  if (range.kind === 'partial') {
+    const length = range.end - range.start + 1;
+    const bytes = head ? undefined : await loadBytes(deps, record, range);
+    return {
+      status: 206,
+      headers: { ...rawHeaders, 'Content-Range': `bytes ${range.start}-${range.end}/${record.size}`, 'Content-Length': String(length) },
+      bytes: bytes ?? new Uint8Array(0),
+      audit: { ...audit, bytes: length },
+    };
+  }
+  const bytes = head ? new Uint8Array(0) : await loadBytes(deps, record);
+  return {
+    status: 200,
+    headers: { ...rawHeaders, 'Content-Length': String(record.size) },
+    bytes,
+    audit: { ...audit, bytes: record.size },
+  };
+}
+
+async function loadBytes(deps: CoreDeps, record: VersionRecord, range?: { start: number; end: number }): Promise<Uint8Array> {
+  if (record.size === 0 || record.blobKey === undefined) return new Uint8Array(0);
+  return deps.blobs.get(record.blobKey, range);
+}

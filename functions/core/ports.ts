@@ -1,0 +1,111 @@
+/**
+ * Ports the core needs from storage. Adapters in ../adapters implement them on DynamoDB and S3;
+ * the core never imports an AWS type.
+ */
+
+/** How a version came to be; drives history entries (C24) and notifications (C32). */
+export type WriteMethod = 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+
+/**
+ * One version of one Binary, as stored. `resource` is the Binary's JSON without `id`,
+ * `meta.versionId`, `meta.lastUpdated` and `data`: the bytes live in the blob store.
+ */
+export interface VersionRecord {
+  org: string;
+  id: string;
+  vid: number;
+  /** FHIR instant with milliseconds, UTC (C5). Strictly increasing within one resource. */
+  lastUpdated: string;
+  method: WriteMethod;
+  /** True when this version brought the resource (back) into existence: 201 Created. */
+  created: boolean;
+  deleted: boolean;
+  /** JSON text of the Binary without id, versioning meta and data; absent on delete versions. */
+  resource?: string;
+  contentType?: string;
+  securityContext?: string;
+  language?: string;
+  /** Decoded size of the data in bytes (0 when there is none). */
+  size: number;
+  /** Blob key of the bytes; absent when size is 0 or the version is a delete. */
+  blobKey?: string;
+  /** Base64 SHA-256 of the bytes, when known. */
+  sha256?: string;
+}
+
+/** Thrown by `commit` when the expected current version is no longer current. */
+export class VersionConflictError extends Error {
+  constructor() {
+    super('version conflict');
+    this.name = 'VersionConflictError';
+  }
+}
+
+export interface CommitOptions {
+  /** Version the head must be at for the commit to apply; 0 = the resource must not exist. */
+  expectedVid: number;
+  /** Intent (or upload session) whose bytes this commit adopts; it is consumed atomically. */
+  intentKey?: string;
+}
+
+export interface VersionRepository {
+  /** The current version (head), including a delete version; undefined when never created. */
+  current(org: string, id: string): Promise<VersionRecord | undefined>;
+  version(org: string, id: string, vid: number): Promise<VersionRecord | undefined>;
+  /**
+   * Writes `record` as the new current version in one transaction: the version item, the head
+   * on `expectedVid`, and the consumption of the intent. Throws VersionConflictError when the
+   * head moved (or the intent is gone).
+   */
+  commit(record: VersionRecord, options: CommitOptions): Promise<void>;
+  /** Records that bytes are about to be written under `blobKey` (orphan protection). */
+  putIntent(intent: BlobIntent): Promise<void>;
+  /** Drops an intent whose bytes were never committed (and have been deleted). */
+  dropIntent(blobKey: string): Promise<void>;
+  /** True when some committed version of that resource refers to `blobKey`. */
+  isCommitted(org: string, id: string, blobKey: string): Promise<boolean>;
+}
+
+export interface BlobIntent {
+  blobKey: string;
+  org: string;
+  id: string;
+  /** Epoch seconds after which the bytes are reclaimed if still uncommitted. */
+  expiresAt: number;
+}
+
+export interface BlobPutOptions {
+  contentType: string;
+  sha256?: string;
+}
+
+/** Bytes by key. Objects are immutable: a key is written once. */
+export interface BlobStore {
+  put(key: string, bytes: Uint8Array, options: BlobPutOptions): Promise<void>;
+  /** Reads all bytes, or the inclusive range [start, end]. */
+  get(key: string, range?: { start: number; end: number }): Promise<Uint8Array>;
+  delete(key: string): Promise<void>;
+  /** A URL that GETs the object directly, valid for `expiresInSeconds`. */
+  presignGet(key: string, expiresInSeconds: number): Promise<string>;
+}
+
+/** Limits and switches the core needs, resolved once from configuration. */
+export interface CoreConfig {
+  /** Largest decoded data accepted by a direct (non-upload) write (C13). */
+  maxDirectBytes: number;
+  /** Largest data returned inline; over it raw reads redirect and FHIR JSON omits data (C19). */
+  maxInlineBytes: number;
+  /** Seconds a presigned GET stays valid (C19: at most 300). */
+  presignGetSeconds: number;
+  /** Seconds before an uncommitted blob is reclaimed. */
+  intentTtlSeconds: number;
+}
+
+export interface CoreDeps {
+  repo: VersionRepository;
+  blobs: BlobStore;
+  config: CoreConfig;
+  /** Injectable clock and randomness for tests. */
+  now?: () => Date;
+  newId?: () => string;
+}

@@ -1,0 +1,132 @@
+import { randomUUID, createHash } from 'node:crypto';
+import type { Binary } from 'fhir/r4';
+import { describe } from './binary';
+import { checkIfMatch } from './conditional';
+import { conflict, preconditionFailed } from './outcome';
+import type { CoreDeps, VersionRecord, WriteMethod } from './ports';
+import { VersionConflictError } from './ports';
+
+/** The content of a new version, with its bytes already staged in the blob store. */
+export interface PreparedContent {
+  resource: Omit<Binary, 'data' | 'id'>;
+  size: number;
+  blobKey?: string;
+  sha256?: string;
+  /** Intent or upload session the commit consumes (orphan protection). */
+  intentKey?: string;
+}
+
+/** Per-version blob keys are random so racing writers never share one and retries reuse it. */
+export const newBlobKey = (org: string, id: string) => `${org}/Binary/${id}/${randomUUID()}`;
+
+/**
+ * Writes bytes before any metadata exists, protected by an intent: if the commit never
+ * happens, the intent expires and its bytes are reclaimed (ARCHITECTURE.md, Storage).
+ */
+export async function stageBytes(
+  deps: CoreDeps,
+  org: string,
+  id: string,
+  bytes: Uint8Array,
+  contentType: string,
+): Promise<Pick<PreparedContent, 'size' | 'blobKey' | 'sha256' | 'intentKey'>> {
+  if (bytes.length === 0) return { size: 0 };
+  const blobKey = newBlobKey(org, id);
+  const sha256 = createHash('sha256').update(bytes).digest('base64');
+  const now = (deps.now ?? (() => new Date()))();
+  await deps.repo.putIntent({
+    blobKey,
+    org,
+    id,
+    expiresAt: Math.floor(now.getTime() / 1000) + deps.config.intentTtlSeconds,
+  });
+  await deps.blobs.put(blobKey, bytes, { contentType, sha256 });
+  return { size: bytes.length, blobKey, sha256, intentKey: blobKey };
+}
+
+/** Deletes staged bytes that will never be committed; the intent TTL covers a failure here. */
+export async function discardStaged(deps: CoreDeps, staged: { blobKey?: string; intentKey?: string }): Promise<void> {
+  if (staged.blobKey === undefined || staged.intentKey !== staged.blobKey) return;
+  try {
+    await deps.blobs.delete(staged.blobKey);
+    await deps.repo.dropIntent(staged.blobKey);
+  } catch {
+    // The intent's TTL reclaims the bytes later.
+  }
+}
+
+export interface CommitRequest {
+  org: string;
+  id: string;
+  method: WriteMethod;
+  /** From If-Match (C21); undefined = last writer wins, retried until it commits. */
+  ifMatch?: number;
+  /** POST with a server id: the resource must be new. */
+  mustBeNew?: boolean;
+  /**
+   * The new content given the current version; called again on every retry (PATCH derives
+   * it from the head). undefined = a delete.
+   */
+  content?: (head: VersionRecord | undefined) => PreparedContent | Promise<PreparedContent>;
+}
+
+const MAX_ATTEMPTS = 60;
+
+/**
+ * Commits one new version with optimistic concurrency (C21): read the head, write version+head
+ * in one transaction conditioned on the head's vid, retry on conflict unless If-Match pinned the
+ * version. Returns undefined for a delete of a missing or already deleted resource (C23).
+ */
+export async function commitVersion(deps: CoreDeps, req: CommitRequest): Promise<VersionRecord | undefined> {
+  const now = deps.now ?? (() => new Date());
+  for (let attempt = 1; ; attempt++) {
+    const head = await deps.repo.current(req.org, req.id);
+    checkIfMatch(req.ifMatch, head);
+    if (req.mustBeNew && head) throw conflict(`Binary/${req.id} already exists.`);
+    if (req.content === undefined && (head === undefined || head.deleted)) return undefined;
+
+    const record: VersionRecord = {
+      org: req.org,
+      id: req.id,
+      vid: (head?.vid ?? 0) + 1,
+      lastUpdated: nextInstant(now(), head?.lastUpdated),
+      method: req.method,
+      created: req.content !== undefined && (head === undefined || head.deleted),
+      deleted: req.content === undefined,
+      size: 0,
+    };
+    let intentKey: string | undefined;
+    if (req.content) {
+      const c = await req.content(head);
+      Object.assign(record, {
+        resource: JSON.stringify(c.resource),
+        ...describe(c.resource),
+        size: c.size,
+        blobKey: c.blobKey,
+        sha256: c.sha256,
+      });
+      intentKey = c.intentKey;
+    }
+    try {
+      await deps.repo.commit(stripUndefined(record), { expectedVid: head?.vid ?? 0, intentKey });
+      return record;
+    } catch (e) {
+      if (!(e instanceof VersionConflictError)) throw e;
+      if (req.ifMatch !== undefined) {
+        throw preconditionFailed(`If-Match W/"${req.ifMatch}" lost a race with a concurrent write: read the resource again and retry.`);
+      }
+      if (attempt >= MAX_ATTEMPTS) throw conflict('Too many concurrent writes to this resource: retry later.');
+      await new Promise((r) => setTimeout(r, Math.random() * 10 * Math.min(attempt, 10)));
+    }
+  }
+}
+
+/** lastUpdated strictly increases per resource even when clocks of two writers disagree. */
+function nextInstant(now: Date, previous: string | undefined): string {
+  const prev = previous ? Date.parse(previous) : 0;
+  return new Date(Math.max(now.getTime(), prev + 1)).toISOString();
+}
+
+function stripUndefined<T extends object>(o: T): T {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
+}

@@ -1,0 +1,41 @@
+import type { APIGatewayProxyEventV2WithJWTAuthorizer, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { principalFromClaims } from '../core/auth';
+import type { FhirRequest, FhirResponse } from '../core/http';
+
+export type HttpEvent = APIGatewayProxyEventV2WithJWTAuthorizer;
+export type HttpResult = APIGatewayProxyStructuredResultV2;
+
+/** API Gateway HTTP API (payload v2) event → the core's request. */
+export function toFhirRequest(event: HttpEvent): FhirRequest {
+  const headers: Record<string, string> = {};
+  for (const [k, v] of Object.entries(event.headers ?? {})) if (v !== undefined) headers[k.toLowerCase()] = v;
+  const query: Record<string, string[]> = {};
+  // rawQueryString keeps repeated parameters (`_lastUpdated=ge…&_lastUpdated=lt…`) apart.
+  for (const [k, v] of new URLSearchParams(event.rawQueryString ?? '')) (query[k] ??= []).push(v);
+  const body = event.body === undefined || event.body === null ? Buffer.alloc(0) : Buffer.from(event.body, event.isBase64Encoded ? 'base64' : 'utf8');
+  const params: Record<string, string> = {};
+  for (const [k, v] of Object.entries(event.pathParameters ?? {})) if (v !== undefined) params[k] = decodeURIComponent(v);
+  const proto = headers['x-forwarded-proto'] ?? 'https';
+  const host = event.requestContext.domainName ?? headers.host ?? 'localhost';
+  const claims = event.requestContext.authorizer?.jwt?.claims;
+  return {
+    method: event.requestContext.http.method.toUpperCase(),
+    params,
+    query,
+    headers,
+    body,
+    baseUrl: `${proto}://${host}/organizations/${params.organizationId ?? ''}/fhir/4`,
+    principal: claims ? principalFromClaims(claims as Record<string, unknown>) : undefined,
+  };
+}
+
+/** The core's response → an HTTP API result; bytes travel base64-encoded, HEAD carries no body. */
+export function toHttpResult(req: Pick<FhirRequest, 'method'>, res: FhirResponse): HttpResult {
+  const headers = { ...res.headers };
+  if (req.method === 'HEAD') return { statusCode: res.status, headers };
+  if (res.json !== undefined) return { statusCode: res.status, headers, body: JSON.stringify(res.json) };
+  if (res.bytes !== undefined) {
+    return { statusCode: res.status, headers, body: Buffer.from(res.bytes).toString('base64'), isBase64Encoded: true };
+  }
+  return { statusCode: res.status, headers };
+}

@@ -1,0 +1,91 @@
+import { Logger } from '@aws-lambda-powertools/logger';
+import middy from '@middy/core';
+import type { Context } from 'aws-lambda';
+import { type Access, authorize } from '../core/auth';
+import type { FhirRequest, FhirResponse } from '../core/http';
+import { requireId } from '../core/ids';
+import { FHIR_JSON_CONTENT_TYPE } from '../core/media';
+import { OperationOutcomeError, operationOutcome, unauthorized } from '../core/outcome';
+import { parseCdata } from './audit';
+import { type AppDeps, appDeps } from './deps';
+import { type HttpEvent, type HttpResult, toFhirRequest, toHttpResult } from './event';
+
+export const logger = new Logger({ serviceName: 'fhir-binary' });
+
+export type Operation = (req: FhirRequest, deps: AppDeps) => Promise<FhirResponse>;
+
+interface State {
+  started: number;
+  res?: FhirResponse;
+  cdata?: Record<string, unknown>;
+}
+
+/** The one error exit (C7): OperationOutcomes for everything; details only below 500. */
+export function errorResult(err: unknown, requestId: string): HttpResult {
+  if (err instanceof OperationOutcomeError) {
+    return {
+      statusCode: err.status,
+      headers: { 'Content-Type': FHIR_JSON_CONTENT_TYPE, ...err.headers },
+      body: JSON.stringify(operationOutcome('error', err.code, err.message)),
+    };
+  }
+  logger.error('unhandled error', { requestId, error: err as Error });
+  return {
+    statusCode: 500,
+    headers: { 'Content-Type': FHIR_JSON_CONTENT_TYPE },
+    body: JSON.stringify(operationOutcome('fatal', 'exception', `Internal error; quote request id ${requestId} to support.`)),
+  };
+}
+
+/**
+ * A Lambda handler for one operation: event → FhirRequest → auth (C1, C2) → core → result, with
+ * the audit line (C38) written once per request whatever happened.
+ */
+export function fhirHandler(operation: string, access: Access, op: Operation) {
+  // Per-invocation facts for the audit line, keyed by the event object middy passes around.
+  const state = new WeakMap<HttpEvent, State>();
+  return middy<HttpEvent, HttpResult, Error, Context>()
+    .use({
+      before: (request) => {
+        const s: State = { started: Date.now() };
+        state.set(request.event, s);
+        const h = request.event.headers ?? {};
+        s.cdata = parseCdata(h['log-cdata'], h['log-cdata-format']);
+      },
+      after: (request) => audit(operation, request.event, state.get(request.event), request.response?.statusCode ?? 200),
+      onError: (request) => audit(operation, request.event, state.get(request.event), request.response?.statusCode ?? 500),
+    })
+    .use({
+      onError: (request) => {
+        request.response = errorResult(request.error, request.context?.awsRequestId ?? 'local');
+      },
+    })
+    .handler(async (event) => {
+      const req = toFhirRequest(event);
+      if (access !== 'public' && !req.principal) throw unauthorized('A Bearer token is required: send Authorization: Bearer <JWT>.');
+      const org = requireId(req.params.organizationId, 'organizationId');
+      authorize(req.principal, org, access);
+      const res = await op(req, appDeps());
+      const s = state.get(event);
+      if (s) s.res = res;
+      return toHttpResult(req, res);
+    });
+}
+
+function audit(operation: string, event: HttpEvent, s: State | undefined, status: number): void {
+  const claims = event.requestContext.authorizer?.jwt?.claims;
+  logger.info('audit', {
+    audit: {
+      time: new Date().toISOString(),
+      organizationId: event.pathParameters?.organizationId,
+      subject: typeof claims?.sub === 'string' ? claims.sub : undefined,
+      operation,
+      resourceId: s?.res?.audit?.resourceId ?? event.pathParameters?.id,
+      versionId: s?.res?.audit?.versionId,
+      status,
+      bytes: s?.res?.audit?.bytes ?? 0,
+      latencyMs: s ? Date.now() - s.started : undefined,
+      ...(s?.cdata ? { cdata: s.cdata } : {}),
+    },
+  });
+}

@@ -1,0 +1,36 @@
+/**
+ * The one route table. The CDK stack builds one function and one HTTP API route per entry; the
+ * local server matches requests against the same entries and calls the same handlers.
+ */
+export interface RouteDef {
+  /** Operation name: the function's name, the audit line's `operation`. */
+  name: string;
+  method: 'GET' | 'HEAD' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+  /** API Gateway route path with `{param}` placeholders. */
+  path: string;
+  /** Module (relative to functions/) exporting `handler`. */
+  module: string;
+  /** Scopes API Gateway requires; empty = no authorizer (public). */
+  access: 'read' | 'write' | 'public';
+}
+
+const BASE = '/organizations/{organizationId}/fhir/4';
+
+const r = (name: string, methods: RouteDef['method'][], path: string, module: string, access: RouteDef['access']): RouteDef[] =>
+  methods.map((method) => ({ name, method, path: `${BASE}${path}`, module, access }));
+
+export const routes: RouteDef[] = [
+  ...r('create', ['POST'], '/Binary', 'handlers/create', 'write'),
+  ...r('read', ['GET', 'HEAD'], '/Binary/{id}', 'handlers/read', 'read'),
+  ...r('vread', ['GET', 'HEAD'], '/Binary/{id}/_history/{vid}', 'handlers/vread', 'read'),
+  ...r('update', ['PUT'], '/Binary/{id}', 'handlers/update', 'write'),
+  ...r('delete', ['DELETE'], '/Binary/{id}', 'handlers/delete', 'write'),
+];
+
+/** SMART scopes that satisfy each access level (C2); the authorizer checks one of them. */
+export const scopesFor = (access: RouteDef['access']): string[] =>
+  access === 'read'
+    ? ['system/Binary.read', 'system/Binary.rs', 'system/Binary.*', 'user/Binary.read', 'user/Binary.rs', 'user/Binary.*']
+    : access === 'write'
+      ? ['system/Binary.write', 'system/Binary.cud', 'system/Binary.*', 'user/Binary.write', 'user/Binary.cud', 'user/Binary.*']
+      : [];

@@ -1,0 +1,99 @@
+import {
+  CreateTableCommand,
+  DescribeTableCommand,
+  DynamoDBClient,
+  ResourceInUseException,
+  UpdateTimeToLiveCommand,
+} from '@aws-sdk/client-dynamodb';
+import {
+  CreateBucketCommand,
+  PutBucketCorsCommand,
+  PutBucketLifecycleConfigurationCommand,
+  S3Client,
+} from '@aws-sdk/client-s3';
+import { CreateTopicCommand, SNSClient } from '@aws-sdk/client-sns';
+import { INDEX_BY_TENANT, INDEX_CURRENT_BY_TENANT } from '../functions/adapters/dynamo-repository';
+
+export interface LocalResources {
+  tableName: string;
+  bucketName: string;
+  topicArn: string;
+  tableStreamArn: string;
+}
+
+export const LOCAL_NAMES = { tableName: 'fhir-binary', bucketName: 'fhir-binary-local', topicName: 'fhir-binary-events' };
+
+/** Origins allowed to PUT upload parts from a browser (C28); comma-separated ALLOWED_ORIGINS. */
+export const allowedOrigins = (env = process.env) => (env.ALLOWED_ORIGINS ?? '*').split(',').map((s) => s.trim()).filter(Boolean);
+
+/**
+ * Creates the table, bucket and topic the stack creates on AWS, on a local endpoint (moto).
+ * Idempotent, so a restart against a shared emulator keeps its data.
+ */
+export async function provision(endpoint: string, region = 'us-east-1'): Promise<LocalResources> {
+  const common = { endpoint, region, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } };
+  const ddb = new DynamoDBClient(common);
+  const s3 = new S3Client({ ...common, forcePathStyle: true });
+  const sns = new SNSClient(common);
+  const { tableName, bucketName, topicName } = LOCAL_NAMES;
+  try {
+    await ddb.send(
+      new CreateTableCommand({
+        TableName: tableName,
+        BillingMode: 'PAY_PER_REQUEST',
+        AttributeDefinitions: ['pk', 'sk', 'tpk', 'tsk', 'cpk', 'csk'].map((n) => ({ AttributeName: n, AttributeType: 'S' })),
+        KeySchema: [
+          { AttributeName: 'pk', KeyType: 'HASH' },
+          { AttributeName: 'sk', KeyType: 'RANGE' },
+        ],
+        GlobalSecondaryIndexes: [
+          {
+            IndexName: INDEX_BY_TENANT,
+            KeySchema: [
+              { AttributeName: 'tpk', KeyType: 'HASH' },
+              { AttributeName: 'tsk', KeyType: 'RANGE' },
+            ],
+            Projection: { ProjectionType: 'ALL' },
+          },
+          {
+            IndexName: INDEX_CURRENT_BY_TENANT,
+            KeySchema: [
+              { AttributeName: 'cpk', KeyType: 'HASH' },
+              { AttributeName: 'csk', KeyType: 'RANGE' },
+            ],
+            Projection: { ProjectionType: 'ALL' },
+          },
+        ],
+        StreamSpecification: { StreamEnabled: true, StreamViewType: 'NEW_AND_OLD_IMAGES' },
+      }),
+    );
+    await ddb.send(new UpdateTimeToLiveCommand({ TableName: tableName, TimeToLiveSpecification: { Enabled: true, AttributeName: 'ttl' } }));
+  } catch (e) {
+    if (!(e instanceof ResourceInUseException)) throw e;
+  }
+  const table = await ddb.send(new DescribeTableCommand({ TableName: tableName }));
+  try {
+    await s3.send(new CreateBucketCommand({ Bucket: bucketName }));
+  } catch (e) {
+    const name = (e as Error).name;
+    if (name !== 'BucketAlreadyOwnedByYou' && name !== 'BucketAlreadyExists') throw e;
+  }
+  await s3.send(
+    new PutBucketCorsCommand({
+      Bucket: bucketName,
+      CORSConfiguration: {
+        CORSRules: [{ AllowedMethods: ['PUT', 'GET', 'HEAD'], AllowedOrigins: allowedOrigins(), AllowedHeaders: ['*'], ExposeHeaders: ['ETag'], MaxAgeSeconds: 3000 }],
+      },
+    }),
+  );
+  await s3.send(
+    new PutBucketLifecycleConfigurationCommand({
+      Bucket: bucketName,
+      LifecycleConfiguration: {
+        Rules: [{ ID: 'abort-incomplete-uploads', Status: 'Enabled', Filter: { Prefix: '' }, AbortIncompleteMultipartUpload: { DaysAfterInitiation: 2 } }],
+      },
+    }),
+  );
+  const topic = await sns.send(new CreateTopicCommand({ Name: topicName }));
+  return { tableName, bucketName, topicArn: topic.TopicArn!, tableStreamArn: table.Table!.LatestStreamArn! };
+}

@@ -1,0 +1,42 @@
+import { startLocalApp } from './app';
+import { mintToken } from './dev-auth';
+import { MOTO_MISSING, motoAvailable } from './moto';
+
+// C3: `npm start` serves the whole API on 127.0.0.1:${PORT:-8080} against moto.
+async function main() {
+  if (!process.env.AWS_ENDPOINT_URL && !motoAvailable()) {
+    console.error(MOTO_MISSING);
+    process.exit(1);
+  }
+  const port = Number(process.env.PORT ?? 8080);
+  const app = await startLocalApp({ port, log: (m) => console.error(m) });
+  const org = 'demo';
+  const base = `${app.origin}/organizations/${org}/fhir/4`;
+  const token = await mintToken({ organizations: [org] });
+  console.log(`FHIR Binary service (local) on ${app.origin}
+AWS endpoint: ${app.endpoint}
+
+Base URL:  ${base}
+Dev token (org "${org}", scope system/Binary.*; more with: npm run -s token -- --org ORG):
+${token}
+
+Try:
+  curl -i -X POST ${base}/Binary -H "Authorization: Bearer ${token}" -H "Content-Type: text/plain" --data-binary "hello"
+
+Ctrl-C stops the server and the emulator.`);
+  let stopping = false;
+  const stop = async () => {
+    if (stopping) return;
+    stopping = true;
+    console.error('stopping…');
+    await app.stop();
+    process.exit(0);
+  };
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+}
+
+main().catch((e) => {
+  console.error(e instanceof Error ? e.message : e);
+  process.exit(1);
+});

@@ -1,0 +1,41 @@
+import { randomUUID } from 'node:crypto';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { mintToken } from '../../local/dev-auth';
+import { createLocalServer } from '../../local/server';
+
+export interface TestServer {
+  origin: string;
+  /** A fresh organization id per test file keeps files apart on the shared moto. */
+  org: string;
+  base: string;
+  token: string;
+  close(): Promise<void>;
+  /** fetch relative to the base with the token, unless headers say otherwise. */
+  fetch(path: string, init?: RequestInit & { headers?: Record<string, string> }): Promise<Response>;
+}
+
+/** The local API server (same handlers as Lambda) on a free port, against the run's moto. */
+export async function startServer(prefix = 'org'): Promise<TestServer> {
+  const server: Server = createLocalServer();
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const org = `${prefix}-${randomUUID().slice(0, 8)}`;
+  const base = `${origin}/organizations/${org}/fhir/4`;
+  const token = await mintToken({ organizations: [org] });
+  return {
+    origin,
+    org,
+    base,
+    token,
+    close: async () => {
+      server.closeAllConnections();
+      await new Promise<void>((r) => server.close(() => r()));
+    },
+    fetch: (path, init = {}) =>
+      fetch(path.startsWith('http') ? path : `${base}${path}`, {
+        ...init,
+        headers: { authorization: `Bearer ${token}`, ...(init.headers ?? {}) },
+      }),
+  };
+}
