@@ -16,8 +16,13 @@ export interface RouteDef {
 
 const BASE = '/organizations/{organizationId}/fhir/4';
 
-const r = (name: string, methods: RouteDef['method'][], path: string, module: string, access: RouteDef['access']): RouteDef[] =>
-  methods.map((method) => ({ name, method, path: `${BASE}${path}`, module, access }));
+const r = (
+  name: string,
+  methods: RouteDef['method'][],
+  path: string,
+  module: string,
+  access: RouteDef['access'],
+): RouteDef[] => methods.map((method) => ({ name, method, path: `${BASE}${path}`, module, access }));
 
 export const routes: RouteDef[] = [
   ...r('create', ['POST'], '/Binary', 'handlers/create', 'write'),
@@ -30,7 +35,21 @@ export const routes: RouteDef[] = [
 /** SMART scopes that satisfy each access level (C2); the authorizer checks one of them. */
 export const scopesFor = (access: RouteDef['access']): string[] =>
   access === 'read'
-    ? ['system/Binary.read', 'system/Binary.rs', 'system/Binary.*', 'user/Binary.read', 'user/Binary.rs', 'user/Binary.*']
+    ? [
+        'system/Binary.read',
+        'system/Binary.rs',
+        'system/Binary.*',
+        'user/Binary.read',
+        'user/Binary.rs',
+        'user/Binary.*',
+      ]
     : access === 'write'
-      ? ['system/Binary.write', 'system/Binary.cud', 'system/Binary.*', 'user/Binary.write', 'user/Binary.cud', 'user/Binary.*']
+      ? [
+          'system/Binary.write',
+          'system/Binary.cud',
+          'system/Binary.*',
+          'user/Binary.write',
+          'user/Binary.cud',
+          'user/Binary.*',
+        ]
       : [];

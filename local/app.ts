@@ -42,7 +42,12 @@ export async function startLocalApp(o: LocalAppOptions = {}): Promise<LocalApp> 
     const { port } = server.address() as AddressInfo;
     const timers: NodeJS.Timeout[] = [];
     if ((o.sweepMs ?? 60_000) > 0) {
-      timers.push(setInterval(() => void sweepExpiredIntents().catch((e) => o.log?.(`sweep failed: ${e}`)), o.sweepMs ?? 60_000));
+      timers.push(
+        setInterval(
+          () => void sweepExpiredIntents().catch((e) => o.log?.(`sweep failed: ${e}`)),
+          o.sweepMs ?? 60_000,
+        ),
+      );
     }
     return {
       server,

@@ -21,10 +21,18 @@ export interface LocalResources {
   tableStreamArn: string;
 }
 
-export const LOCAL_NAMES = { tableName: 'fhir-binary', bucketName: 'fhir-binary-local', topicName: 'fhir-binary-events' };
+export const LOCAL_NAMES = {
+  tableName: 'fhir-binary',
+  bucketName: 'fhir-binary-local',
+  topicName: 'fhir-binary-events',
+};
 
 /** Origins allowed to PUT upload parts from a browser (C28); comma-separated ALLOWED_ORIGINS. */
-export const allowedOrigins = (env = process.env) => (env.ALLOWED_ORIGINS ?? '*').split(',').map((s) => s.trim()).filter(Boolean);
+export const allowedOrigins = (env = process.env) =>
+  (env.ALLOWED_ORIGINS ?? '*')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
 
 /**
  * Creates the table, bucket and topic the stack creates on AWS, on a local endpoint (moto).
@@ -41,7 +49,10 @@ export async function provision(endpoint: string, region = 'us-east-1'): Promise
       new CreateTableCommand({
         TableName: tableName,
         BillingMode: 'PAY_PER_REQUEST',
-        AttributeDefinitions: ['pk', 'sk', 'tpk', 'tsk', 'cpk', 'csk'].map((n) => ({ AttributeName: n, AttributeType: 'S' })),
+        AttributeDefinitions: ['pk', 'sk', 'tpk', 'tsk', 'cpk', 'csk'].map((n) => ({
+          AttributeName: n,
+          AttributeType: 'S',
+        })),
         KeySchema: [
           { AttributeName: 'pk', KeyType: 'HASH' },
           { AttributeName: 'sk', KeyType: 'RANGE' },
@@ -67,7 +78,12 @@ export async function provision(endpoint: string, region = 'us-east-1'): Promise
         StreamSpecification: { StreamEnabled: true, StreamViewType: 'NEW_AND_OLD_IMAGES' },
       }),
     );
-    await ddb.send(new UpdateTimeToLiveCommand({ TableName: tableName, TimeToLiveSpecification: { Enabled: true, AttributeName: 'ttl' } }));
+    await ddb.send(
+      new UpdateTimeToLiveCommand({
+        TableName: tableName,
+        TimeToLiveSpecification: { Enabled: true, AttributeName: 'ttl' },
+      }),
+    );
   } catch (e) {
     if (!(e instanceof ResourceInUseException)) throw e;
   }
@@ -82,7 +98,15 @@ export async function provision(endpoint: string, region = 'us-east-1'): Promise
     new PutBucketCorsCommand({
       Bucket: bucketName,
       CORSConfiguration: {
-        CORSRules: [{ AllowedMethods: ['PUT', 'GET', 'HEAD'], AllowedOrigins: allowedOrigins(), AllowedHeaders: ['*'], ExposeHeaders: ['ETag'], MaxAgeSeconds: 3000 }],
+        CORSRules: [
+          {
+            AllowedMethods: ['PUT', 'GET', 'HEAD'],
+            AllowedOrigins: allowedOrigins(),
+            AllowedHeaders: ['*'],
+            ExposeHeaders: ['ETag'],
+            MaxAgeSeconds: 3000,
+          },
+        ],
       },
     }),
   );
@@ -90,7 +114,14 @@ export async function provision(endpoint: string, region = 'us-east-1'): Promise
     new PutBucketLifecycleConfigurationCommand({
       Bucket: bucketName,
       LifecycleConfiguration: {
-        Rules: [{ ID: 'abort-incomplete-uploads', Status: 'Enabled', Filter: { Prefix: '' }, AbortIncompleteMultipartUpload: { DaysAfterInitiation: 2 } }],
+        Rules: [
+          {
+            ID: 'abort-incomplete-uploads',
+            Status: 'Enabled',
+            Filter: { Prefix: '' },
+            AbortIncompleteMultipartUpload: { DaysAfterInitiation: 2 },
+          },
+        ],
       },
     }),
   );

@@ -19,12 +19,17 @@ const compiled: Compiled[] = routes
     const pattern = segs
       .map((s) => {
         const m = /^\{(\w+)\}$/.exec(s);
-        if (!m) return escape(s);
+        if (!m) return escapeRegex(s);
         names.push(m[1]!);
         return '([^/]+)';
       })
       .join('/');
-    return { route, regex: new RegExp(`^/${pattern}$`), names, literals: segs.filter((s) => !s.startsWith('{')).length };
+    return {
+      route,
+      regex: new RegExp(`^/${pattern}$`),
+      names,
+      literals: segs.filter((s) => !s.startsWith('{')).length,
+    };
   })
   // API Gateway prefers the route with more literal segments (`/Binary/_history` over `/Binary/{id}`).
   .sort((a, b) => b.literals - a.literals);
@@ -50,6 +55,6 @@ export function matchRoute(method: string, path: string): Match | { allowed: str
   return allowed.size > 0 ? { allowed: [...allowed] } : undefined;
 }
 
-function escape(s: string): string {
+function escapeRegex(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }

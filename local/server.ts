@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { APIGatewayProxyEventV2WithJWTAuthorizer, Context } from 'aws-lambda';
 import { FHIR_JSON_CONTENT_TYPE } from '../functions/core/media';
 import { operationOutcome } from '../functions/core/outcome';
@@ -24,7 +24,13 @@ function loadHandler(module: string): Promise<Handler> {
   return h;
 }
 
-function sendOutcome(res: ServerResponse, status: number, code: Parameters<typeof operationOutcome>[1], msg: string, extra: Record<string, string> = {}) {
+function sendOutcome(
+  res: ServerResponse,
+  status: number,
+  code: Parameters<typeof operationOutcome>[1],
+  msg: string,
+  extra: Record<string, string> = {},
+) {
   res.writeHead(status, { 'Content-Type': FHIR_JSON_CONTENT_TYPE, ...extra });
   res.end(JSON.stringify(operationOutcome('error', code, msg)));
 }
@@ -44,14 +50,30 @@ async function readBody(req: IncomingMessage): Promise<Buffer | undefined> {
  * Plays API Gateway (HTTP API, payload v2, JWT authorizer) in front of the same handlers Lambda
  * runs: match the route table, verify the dev token, build the event, write the result.
  */
-export async function handle(req: IncomingMessage, res: ServerResponse, extraRoutes?: (req: IncomingMessage, res: ServerResponse, url: URL) => Promise<boolean>): Promise<void> {
+export async function handle(
+  req: IncomingMessage,
+  res: ServerResponse,
+  extraRoutes?: (req: IncomingMessage, res: ServerResponse, url: URL) => Promise<boolean>,
+): Promise<void> {
   const url = new URL(req.url ?? '/', 'http://local');
   if (extraRoutes && (await extraRoutes(req, res, url))) return;
   const method = (req.method ?? 'GET').toUpperCase();
   const match = matchRoute(method, url.pathname);
-  if (!match) return sendOutcome(res, 404, 'not-found', `No route for ${url.pathname}: the FHIR base is /organizations/{organizationId}/fhir/4.`);
+  if (!match)
+    return sendOutcome(
+      res,
+      404,
+      'not-found',
+      `No route for ${url.pathname}: the FHIR base is /organizations/{organizationId}/fhir/4.`,
+    );
   if (!('route' in match)) {
-    return sendOutcome(res, 405, 'not-supported', `${method} is not supported here; allowed: ${match.allowed.join(', ')}.`, { Allow: match.allowed.join(', ') });
+    return sendOutcome(
+      res,
+      405,
+      'not-supported',
+      `${method} is not supported here; allowed: ${match.allowed.join(', ')}.`,
+      { Allow: match.allowed.join(', ') },
+    );
   }
   const { route, params } = match;
 
@@ -63,16 +85,32 @@ export async function handle(req: IncomingMessage, res: ServerResponse, extraRou
       if (!m) throw new Error('missing');
       claims = (await verifyToken(m[1]!)) as Record<string, unknown>;
     } catch (e) {
-      const why = (e as Error).message === 'missing' ? 'A Bearer token is required' : 'The Bearer token is invalid or expired';
-      return sendOutcome(res, 401, 'login', `${why}: send Authorization: Bearer <JWT> (npm run -s token -- --org ORG).`, { 'WWW-Authenticate': 'Bearer' });
+      const why =
+        (e as Error).message === 'missing'
+          ? 'A Bearer token is required'
+          : 'The Bearer token is invalid or expired';
+      return sendOutcome(
+        res,
+        401,
+        'login',
+        `${why}: send Authorization: Bearer <JWT> (npm run -s token -- --org ORG).`,
+        { 'WWW-Authenticate': 'Bearer' },
+      );
     }
   }
 
   const body = await readBody(req);
-  if (body === undefined) return sendOutcome(res, 413, 'too-long', 'The request body is over 10 MB, the API Gateway limit: use the $upload operation.');
+  if (body === undefined)
+    return sendOutcome(
+      res,
+      413,
+      'too-long',
+      'The request body is over 10 MB, the API Gateway limit: use the $upload operation.',
+    );
 
   const headers: Record<string, string> = {};
-  for (const [k, v] of Object.entries(req.headers)) if (v !== undefined) headers[k.toLowerCase()] = Array.isArray(v) ? v.join(',') : v;
+  for (const [k, v] of Object.entries(req.headers))
+    if (v !== undefined) headers[k.toLowerCase()] = Array.isArray(v) ? v.join(',') : v;
   headers['x-forwarded-proto'] = 'http';
   const requestId = randomUUID();
   const event: APIGatewayProxyEventV2WithJWTAuthorizer = {
@@ -90,18 +128,32 @@ export async function handle(req: IncomingMessage, res: ServerResponse, extraRou
       apiId: 'local',
       domainName: headers.host ?? '127.0.0.1',
       domainPrefix: '127',
-      http: { method, path: url.pathname, protocol: 'HTTP/1.1', sourceIp: req.socket.remoteAddress ?? '127.0.0.1', userAgent: headers['user-agent'] ?? '' },
+      http: {
+        method,
+        path: url.pathname,
+        protocol: 'HTTP/1.1',
+        sourceIp: req.socket.remoteAddress ?? '127.0.0.1',
+        userAgent: headers['user-agent'] ?? '',
+      },
       requestId,
       routeKey: `${route.method} ${route.path}`,
       stage: '$default',
       time: new Date().toISOString(),
       timeEpoch: Date.now(),
-      authorizer: { principalId: '', integrationLatency: 0, jwt: { claims: (claims ?? {}) as Record<string, string>, scopes: [] } },
+      authorizer: {
+        principalId: '',
+        integrationLatency: 0,
+        jwt: { claims: (claims ?? {}) as Record<string, string>, scopes: [] },
+      },
     },
     stageVariables: undefined,
   };
   if (!claims) delete (event.requestContext as Partial<typeof event.requestContext>).authorizer;
-  const context = { awsRequestId: requestId, functionName: route.name, getRemainingTimeInMillis: () => 30_000 } as unknown as Context;
+  const context = {
+    awsRequestId: requestId,
+    functionName: route.name,
+    getRemainingTimeInMillis: () => 30_000,
+  } as unknown as Context;
 
   let result: HttpResult;
   try {
@@ -110,12 +162,21 @@ export async function handle(req: IncomingMessage, res: ServerResponse, extraRou
     console.error(e);
     return sendOutcome(res, 500, 'exception', 'The handler crashed (see the server log).');
   }
-  const out = result.body === undefined ? Buffer.alloc(0) : Buffer.from(result.body, result.isBase64Encoded ? 'base64' : 'utf8');
+  const out =
+    result.body === undefined
+      ? Buffer.alloc(0)
+      : Buffer.from(result.body, result.isBase64Encoded ? 'base64' : 'utf8');
   if ((result.body?.length ?? 0) > MAX_LAMBDA_RESPONSE) {
-    return sendOutcome(res, 500, 'exception', `The response (${result.body?.length} bytes) is over Lambda's 6 MB limit.`);
+    return sendOutcome(
+      res,
+      500,
+      'exception',
+      `The response (${result.body?.length} bytes) is over Lambda's 6 MB limit.`,
+    );
   }
   const outHeaders: Record<string, string | number> = { ...(result.headers as Record<string, string>) };
-  if (method !== 'HEAD' && outHeaders['Content-Length'] === undefined) outHeaders['Content-Length'] = out.length;
+  if (method !== 'HEAD' && outHeaders['Content-Length'] === undefined)
+    outHeaders['Content-Length'] = out.length;
   res.writeHead(result.statusCode ?? 200, outHeaders);
   res.end(method === 'HEAD' ? undefined : out);
 }

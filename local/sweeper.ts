@@ -1,8 +1,8 @@
-import { marshall } from '@aws-sdk/util-dynamodb';
 import { DeleteCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { marshall } from '@aws-sdk/util-dynamodb';
 import type { DynamoDBStreamEvent } from 'aws-lambda';
-import { appDeps } from '../functions/http/deps';
 import { handler as reaper } from '../functions/handlers/reaper';
+import { appDeps } from '../functions/http/deps';
 
 /**
  * moto never expires TTL items (ARCHITECTURE.md), so locally this plays DynamoDB's TTL: it

@@ -29,8 +29,20 @@ export const INDEX_BY_TENANT = 'byTenant';
 export const INDEX_CURRENT_BY_TENANT = 'currentByTenant';
 
 const RECORD_FIELDS = [
-  'org', 'id', 'vid', 'lastUpdated', 'method', 'created', 'deleted', 'resource', 'contentType',
-  'securityContext', 'language', 'size', 'blobKey', 'sha256',
+  'org',
+  'id',
+  'vid',
+  'lastUpdated',
+  'method',
+  'created',
+  'deleted',
+  'resource',
+  'contentType',
+  'securityContext',
+  'language',
+  'size',
+  'blobKey',
+  'sha256',
 ] as const;
 
 /** Picks the VersionRecord out of a stored item (heads and versions carry the same fields). */
@@ -67,14 +79,22 @@ export class DynamoVersionRepository implements VersionRepository {
 
   async current(org: string, id: string): Promise<VersionRecord | undefined> {
     const out = await this.ddb.send(
-      new GetCommand({ TableName: this.table, Key: { pk: keys.resource(org, id), sk: keys.head }, ConsistentRead: true }),
+      new GetCommand({
+        TableName: this.table,
+        Key: { pk: keys.resource(org, id), sk: keys.head },
+        ConsistentRead: true,
+      }),
     );
     return out.Item ? recordFromItem(out.Item) : undefined;
   }
 
   async version(org: string, id: string, vid: number): Promise<VersionRecord | undefined> {
     const out = await this.ddb.send(
-      new GetCommand({ TableName: this.table, Key: { pk: keys.resource(org, id), sk: keys.version(vid) }, ConsistentRead: true }),
+      new GetCommand({
+        TableName: this.table,
+        Key: { pk: keys.resource(org, id), sk: keys.version(vid) },
+        ConsistentRead: true,
+      }),
     );
     return out.Item ? recordFromItem(out.Item) : undefined;
   }
@@ -88,10 +108,24 @@ export class DynamoVersionRepository implements VersionRepository {
       await this.ddb.send(
         new TransactWriteCommand({
           TransactItems: [
-            { Put: { TableName: this.table, Item: versionItem(record), ConditionExpression: 'attribute_not_exists(pk)' } },
+            {
+              Put: {
+                TableName: this.table,
+                Item: versionItem(record),
+                ConditionExpression: 'attribute_not_exists(pk)',
+              },
+            },
             { Put: { TableName: this.table, Item: headItem(record), ...head } },
             ...(intentKey
-              ? [{ Delete: { TableName: this.table, Key: keys.intent(intentKey), ConditionExpression: 'attribute_exists(pk)' } }]
+              ? [
+                  {
+                    Delete: {
+                      TableName: this.table,
+                      Key: keys.intent(intentKey),
+                      ConditionExpression: 'attribute_exists(pk)',
+                    },
+                  },
+                ]
               : []),
           ],
         }),
@@ -99,7 +133,10 @@ export class DynamoVersionRepository implements VersionRepository {
     } catch (e) {
       if (e instanceof TransactionCanceledException || (e as Error).name === 'TransactionCanceledException') {
         const reasons = (e as TransactionCanceledException).CancellationReasons ?? [];
-        if (reasons.length === 0 || reasons.some((r) => r.Code === 'ConditionalCheckFailed' || r.Code === 'TransactionConflict')) {
+        if (
+          reasons.length === 0 ||
+          reasons.some((r) => r.Code === 'ConditionalCheckFailed' || r.Code === 'TransactionConflict')
+        ) {
           throw new VersionConflictError();
         }
       }
@@ -112,7 +149,14 @@ export class DynamoVersionRepository implements VersionRepository {
     await this.ddb.send(
       new PutCommand({
         TableName: this.table,
-        Item: { ...keys.intent(intent.blobKey), kind: 'intent', blobKey: intent.blobKey, org: intent.org, id: intent.id, ttl: intent.expiresAt },
+        Item: {
+          ...keys.intent(intent.blobKey),
+          kind: 'intent',
+          blobKey: intent.blobKey,
+          org: intent.org,
+          id: intent.id,
+          ttl: intent.expiresAt,
+        },
       }),
     );
   }

@@ -29,7 +29,11 @@ export class S3BlobStore implements BlobStore {
 
   async get(key: string, range?: { start: number; end: number }): Promise<Uint8Array> {
     const out = await this.s3.send(
-      new GetObjectCommand({ Bucket: this.bucket, Key: key, ...(range ? { Range: `bytes=${range.start}-${range.end}` } : {}) }),
+      new GetObjectCommand({
+        Bucket: this.bucket,
+        Key: key,
+        ...(range ? { Range: `bytes=${range.start}-${range.end}` } : {}),
+      }),
     );
     return out.Body ? out.Body.transformToByteArray() : new Uint8Array(0);
   }
@@ -39,6 +43,8 @@ export class S3BlobStore implements BlobStore {
   }
 
   presignGet(key: string, expiresInSeconds: number): Promise<string> {
-    return getSignedUrl(this.s3, new GetObjectCommand({ Bucket: this.bucket, Key: key }), { expiresIn: expiresInSeconds });
+    return getSignedUrl(this.s3, new GetObjectCommand({ Bucket: this.bucket, Key: key }), {
+      expiresIn: expiresInSeconds,
+    });
   }
 }

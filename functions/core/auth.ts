@@ -12,10 +12,13 @@ const WRITE_SCOPES = ['Binary.write', 'Binary.cud', 'Binary.*'];
  */
 export function authorize(principal: Principal | undefined, org: string, access: Access): void {
   if (access === 'public') return;
-  if (principal === undefined) throw unauthorized('A Bearer token is required: send Authorization: Bearer <JWT>.');
+  if (principal === undefined)
+    throw unauthorized('A Bearer token is required: send Authorization: Bearer <JWT>.');
   const orgs = principal.organizations;
   if (orgs !== '*' && !orgs.includes(org)) {
-    throw forbidden(`The token is not valid for organization ${org}: its organizations claim does not include it.`);
+    throw forbidden(
+      `The token is not valid for organization ${org}: its organizations claim does not include it.`,
+    );
   }
   const wanted = access === 'read' ? READ_SCOPES : WRITE_SCOPES;
   const ok = principal.scopes.some((s) => {
@@ -23,7 +26,9 @@ export function authorize(principal: Principal | undefined, org: string, access:
     return (context === 'system' || context === 'user') && wanted.includes(rest);
   });
   if (!ok) {
-    throw forbidden(`The token lacks a scope for this ${access}: it needs one of ${wanted.map((w) => `system/${w}`).join(', ')}.`);
+    throw forbidden(
+      `The token lacks a scope for this ${access}: it needs one of ${wanted.map((w) => `system/${w}`).join(', ')}.`,
+    );
   }
 }
 

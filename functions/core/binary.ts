@@ -4,7 +4,9 @@ import type { VersionRecord } from './ports';
 
 /** The data-absent-reason extension used wherever data is left out (C31). */
 export const DATA_ABSENT = {
-  extension: [{ url: 'http://hl7.org/fhir/StructureDefinition/data-absent-reason', valueCode: 'unsupported' }],
+  extension: [
+    { url: 'http://hl7.org/fhir/StructureDefinition/data-absent-reason', valueCode: 'unsupported' },
+  ],
 };
 
 const ALLOWED_KEYS = new Set([
@@ -41,7 +43,10 @@ export function base64DecodedLength(b64: string): number {
  * Validates a FHIR Binary body (C11): contentType required, data valid padded base64, only the
  * elements Binary has. `checkSize` runs before decoding so an oversized body is never decoded.
  */
-export function binaryFromFhir(body: Record<string, unknown>, checkSize: (bytes: number) => void): BinaryContent {
+export function binaryFromFhir(
+  body: Record<string, unknown>,
+  checkSize: (bytes: number) => void,
+): BinaryContent {
   for (const k of Object.keys(body)) {
     if (!ALLOWED_KEYS.has(k)) throw badRequest(`Binary has no element "${k}": remove it.`, 'structure');
   }
@@ -49,17 +54,27 @@ export function binaryFromFhir(body: Record<string, unknown>, checkSize: (bytes:
   if (typeof contentType !== 'string' || contentType.trim() === '') {
     throw badRequest('Binary.contentType is required: give the MIME type of the data.', 'required');
   }
-  if (securityContext !== undefined && (securityContext === null || typeof securityContext !== 'object' || Array.isArray(securityContext))) {
-    throw badRequest('Binary.securityContext must be a Reference object, e.g. {"reference": "Patient/123"}.', 'value');
+  if (
+    securityContext !== undefined &&
+    (securityContext === null || typeof securityContext !== 'object' || Array.isArray(securityContext))
+  ) {
+    throw badRequest(
+      'Binary.securityContext must be a Reference object, e.g. {"reference": "Patient/123"}.',
+      'value',
+    );
   }
-  if (language !== undefined && typeof language !== 'string') throw badRequest('Binary.language must be a code string.', 'value');
+  if (language !== undefined && typeof language !== 'string')
+    throw badRequest('Binary.language must be a code string.', 'value');
   if (meta !== undefined && (meta === null || typeof meta !== 'object' || Array.isArray(meta))) {
     throw badRequest('Binary.meta must be an object.', 'value');
   }
   let bytes: Uint8Array = new Uint8Array(0);
   if (data !== undefined) {
     if (typeof data !== 'string' || data === '' || data.length % 4 !== 0 || !BASE64.test(data)) {
-      throw badRequest('Binary.data is not valid base64: use the standard alphabet with = padding, no line breaks.', 'value');
+      throw badRequest(
+        'Binary.data is not valid base64: use the standard alphabet with = padding, no line breaks.',
+        'value',
+      );
     }
     checkSize(base64DecodedLength(data));
     bytes = new Uint8Array(Buffer.from(data, 'base64'));
@@ -76,7 +91,11 @@ function stripVersioningMeta(meta: NonNullable<Binary['meta']>): Binary['meta'] 
 }
 
 /** C11 raw body: contentType from Content-Type, securityContext from X-Security-Context. */
-export function binaryFromRaw(contentType: string, securityContext: string | undefined, bytes: Uint8Array): BinaryContent {
+export function binaryFromRaw(
+  contentType: string,
+  securityContext: string | undefined,
+  bytes: Uint8Array,
+): BinaryContent {
   const resource: Omit<Binary, 'data' | 'id'> = { resourceType: 'Binary', contentType };
   if (securityContext !== undefined) resource.securityContext = { reference: securityContext };
   return { resource, bytes };

@@ -50,7 +50,10 @@ export function notModified(req: FhirRequest, v: VersionRecord): boolean {
   return false;
 }
 
-export type RangeResult = { kind: 'full' } | { kind: 'partial'; start: number; end: number } | { kind: 'unsatisfiable' };
+export type RangeResult =
+  | { kind: 'full' }
+  | { kind: 'partial'; start: number; end: number }
+  | { kind: 'unsatisfiable' };
 
 /**
  * C18: one `bytes=a-b`, `a-` or `-n` range. Syntactically invalid or multi-range headers are

@@ -7,7 +7,10 @@ export const isValidId = (s: string) => ID.test(s);
 
 export function requireId(value: string | undefined, what: 'organizationId' | 'id'): string {
   if (value === undefined || !ID.test(value)) {
-    throw badRequest(`${what} "${value ?? ''}" is invalid: use 1-64 characters of A-Z, a-z, 0-9, '-' and '.'.`, 'value');
+    throw badRequest(
+      `${what} "${value ?? ''}" is invalid: use 1-64 characters of A-Z, a-z, 0-9, '-' and '.'.`,
+      'value',
+    );
   }
   return value;
 }

@@ -32,7 +32,13 @@ function acceptList(req: FhirRequest): string[] {
 }
 
 const FORMAT_JSON = new Set(['json', 'application/json', 'application/fhir+json', 'application/json+fhir']);
-const FORMAT_XML = new Set(['xml', 'text/xml', 'application/xml', 'application/fhir+xml', 'application/xml+fhir']);
+const FORMAT_XML = new Set([
+  'xml',
+  'text/xml',
+  'application/xml',
+  'application/fhir+xml',
+  'application/xml+fhir',
+]);
 
 /**
  * Rejects requests asking for a FHIR format other than JSON (C4). Called on every route whose
@@ -43,7 +49,8 @@ export function requireJsonFormat(req: FhirRequest): void {
   if (format !== undefined) {
     const f = format.toLowerCase().trim();
     if (FORMAT_XML.has(f)) throw notSupported(406, 'FHIR XML is not supported: use _format=json.');
-    if (!FORMAT_JSON.has(mediaType(f) ?? f)) throw notSupported(406, `_format=${format} is not supported: use _format=json.`);
+    if (!FORMAT_JSON.has(mediaType(f) ?? f))
+      throw notSupported(406, `_format=${format} is not supported: use _format=json.`);
     return;
   }
   const accept = acceptList(req);
@@ -77,18 +84,33 @@ export function wantsFhirJson(req: FhirRequest, storedContentType: string | unde
  */
 export function parseFhirBody(req: FhirRequest): Record<string, unknown> | undefined {
   const ct = header(req, 'content-type');
-  if (ct === undefined) throw badRequest('Content-Type is required: send application/fhir+json or the media type of the raw content.', 'required');
+  if (ct === undefined)
+    throw badRequest(
+      'Content-Type is required: send application/fhir+json or the media type of the raw content.',
+      'required',
+    );
   if (isFhirXmlType(ct) || looksLikeFhirXmlBinary(ct, req.body)) {
-    throw notSupported(415, 'FHIR XML is not supported: send the Binary as application/fhir+json, or the raw content with its own Content-Type.');
+    throw notSupported(
+      415,
+      'FHIR XML is not supported: send the Binary as application/fhir+json, or the raw content with its own Content-Type.',
+    );
   }
   if (!isFhirJsonType(ct)) return undefined;
   let parsed: unknown;
   try {
     parsed = JSON.parse(Buffer.from(req.body).toString('utf8'));
   } catch {
-    throw badRequest(`The body is not valid JSON although Content-Type is ${mediaType(ct)}: fix the JSON or send it with another Content-Type.`, 'structure');
+    throw badRequest(
+      `The body is not valid JSON although Content-Type is ${mediaType(ct)}: fix the JSON or send it with another Content-Type.`,
+      'structure',
+    );
   }
-  if (parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed) && (parsed as { resourceType?: unknown }).resourceType === 'Binary') {
+  if (
+    parsed !== null &&
+    typeof parsed === 'object' &&
+    !Array.isArray(parsed) &&
+    (parsed as { resourceType?: unknown }).resourceType === 'Binary'
+  ) {
     return parsed as Record<string, unknown>;
   }
   return undefined;
@@ -97,6 +119,8 @@ export function parseFhirBody(req: FhirRequest): Record<string, unknown> | undef
 function looksLikeFhirXmlBinary(ct: string, body: Uint8Array): boolean {
   const t = mediaType(ct);
   if (t !== 'application/xml' && t !== 'text/xml') return false;
-  const head = Buffer.from(body.subarray(0, 512)).toString('utf8').replace(/^\uFEFF?\s*(<\?xml[^>]*\?>\s*)?/, '');
+  const head = Buffer.from(body.subarray(0, 512))
+    .toString('utf8')
+    .replace(/^\uFEFF?\s*(<\?xml[^>]*\?>\s*)?/, '');
   return /^<Binary[\s>]/.test(head) && head.includes('http://hl7.org/fhir');
 }

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { binaryFromFhir, binaryFromRaw, toFhir, type BinaryContent } from './binary';
+import { type BinaryContent, binaryFromFhir, binaryFromRaw, toFhir } from './binary';
 import { ifMatchVid, notModified, parseRange, versionHeaders } from './conditional';
 import type { FhirRequest, FhirResponse } from './http';
 import { header } from './http';
@@ -16,7 +16,11 @@ const MiB = 1024 * 1024;
 export const versionUrl = (req: FhirRequest, r: Pick<VersionRecord, 'id' | 'vid'>) =>
   `${req.baseUrl}/Binary/${r.id}/_history/${r.vid}`;
 
-export const fhirJson = (status: number, json: unknown, headers: Record<string, string> = {}): FhirResponse => ({
+export const fhirJson = (
+  status: number,
+  json: unknown,
+  headers: Record<string, string> = {},
+): FhirResponse => ({
   status,
   headers: { 'Content-Type': FHIR_JSON_CONTENT_TYPE, ...headers },
   json,
@@ -55,7 +59,18 @@ export function writeResponse(
   if (!fhirBody || prefer === 'minimal') return { status, headers, audit };
   if (prefer === 'OperationOutcome') {
     const verb = record.created ? 'Created' : 'Updated';
-    return { ...fhirJson(status, operationOutcome('information', 'informational', `${verb} Binary/${record.id}/_history/${record.vid}.`), headers), audit };
+    return {
+      ...fhirJson(
+        status,
+        operationOutcome(
+          'information',
+          'informational',
+          `${verb} Binary/${record.id}/_history/${record.vid}.`,
+        ),
+        headers,
+      ),
+      audit,
+    };
   }
   return { ...fhirJson(status, toFhir(record, bytes), headers), audit };
 }
@@ -78,8 +93,13 @@ export async function updateBinary(req: FhirRequest, deps: CoreDeps): Promise<Fh
   if (fhir) {
     requireJsonFormat(req);
     const bodyId = (parseFhirBody(req) as { id?: unknown }).id;
-    if (bodyId === undefined) throw badRequest(`The Binary has no id: set "id": "${id}" to match the URL.`, 'required');
-    if (bodyId !== id) throw badRequest(`The Binary's id "${String(bodyId)}" differs from the URL's id "${id}": make them equal.`, 'value');
+    if (bodyId === undefined)
+      throw badRequest(`The Binary has no id: set "id": "${id}" to match the URL.`, 'required');
+    if (bodyId !== id)
+      throw badRequest(
+        `The Binary's id "${String(bodyId)}" differs from the URL's id "${id}": make them equal.`,
+        'value',
+      );
   }
   return writeContent(req, deps, { org, id, method: 'PUT', ifMatch }, content, fhir);
 }
@@ -93,7 +113,10 @@ async function writeContent(
 ): Promise<FhirResponse> {
   const staged = await stageBytes(deps, target.org, target.id, content.bytes, content.resource.contentType);
   try {
-    const record = await commitVersion(deps, { ...target, content: () => ({ resource: content.resource, ...staged }) });
+    const record = await commitVersion(deps, {
+      ...target,
+      content: () => ({ resource: content.resource, ...staged }),
+    });
     return writeResponse(req, record!, content.bytes, fhir);
   } catch (e) {
     await discardStaged(deps, staged);
@@ -107,7 +130,11 @@ export async function deleteBinary(req: FhirRequest, deps: CoreDeps): Promise<Fh
   const id = requireId(req.params.id, 'id');
   const record = await commitVersion(deps, { org, id, method: 'DELETE', ifMatch: ifMatchVid(req) });
   const headers: Record<string, string> = record ? { ETag: versionHeaders(record).ETag! } : {};
-  return { status: 204, headers, audit: { resourceId: id, versionId: record ? String(record.vid) : undefined } };
+  return {
+    status: 204,
+    headers,
+    audit: { resourceId: id, versionId: record ? String(record.vid) : undefined },
+  };
 }
 
 /** C14: GET [base]/Binary/{id}. */
@@ -116,7 +143,10 @@ export async function readBinary(req: FhirRequest, deps: CoreDeps): Promise<Fhir
   const id = requireId(req.params.id, 'id');
   const record = await deps.repo.current(org, id);
   if (!record) throw notFound(`Binary/${id} does not exist.`);
-  if (record.deleted) throw gone(`Binary/${id} was deleted (version ${record.vid}); earlier versions remain readable through _history.`);
+  if (record.deleted)
+    throw gone(
+      `Binary/${id} was deleted (version ${record.vid}); earlier versions remain readable through _history.`,
+    );
   return respondWithVersion(req, deps, record);
 }
 
@@ -132,7 +162,11 @@ export async function vreadBinary(req: FhirRequest, deps: CoreDeps): Promise<Fhi
 }
 
 /** C16–C19: one version as FHIR JSON or raw bytes, with conditional and Range handling. */
-async function respondWithVersion(req: FhirRequest, deps: CoreDeps, record: VersionRecord): Promise<FhirResponse> {
+async function respondWithVersion(
+  req: FhirRequest,
+  deps: CoreDeps,
+  record: VersionRecord,
+): Promise<FhirResponse> {
   const { maxInlineBytes, presignGetSeconds } = deps.config;
   const asJson = wantsFhirJson(req, record.contentType);
   const headers = versionHeaders(record);
@@ -166,16 +200,25 @@ async function respondWithVersion(req: FhirRequest, deps: CoreDeps, record: Vers
 
   const range = parseRange(header(req, 'range'), record.size);
   if (range.kind === 'unsatisfiable') {
-    throw new OperationOutcomeError(416, 'value', `The Range is outside the ${record.size} bytes of this Binary.`, {
-      'Content-Range': `bytes */${record.size}`,
-    });
+    throw new OperationOutcomeError(
+      416,
+      'value',
+      `The Range is outside the ${record.size} bytes of this Binary.`,
+      {
+        'Content-Range': `bytes */${record.size}`,
+      },
+    );
   }
   if (range.kind === 'partial') {
     const length = range.end - range.start + 1;
     const bytes = head ? undefined : await loadBytes(deps, record, range);
     return {
       status: 206,
-      headers: { ...rawHeaders, 'Content-Range': `bytes ${range.start}-${range.end}/${record.size}`, 'Content-Length': String(length) },
+      headers: {
+        ...rawHeaders,
+        'Content-Range': `bytes ${range.start}-${range.end}/${record.size}`,
+        'Content-Length': String(length),
+      },
       bytes: bytes ?? new Uint8Array(0),
       audit: { ...audit, bytes: length },
     };
@@ -189,7 +232,11 @@ async function respondWithVersion(req: FhirRequest, deps: CoreDeps, record: Vers
   };
 }
 
-async function loadBytes(deps: CoreDeps, record: VersionRecord, range?: { start: number; end: number }): Promise<Uint8Array> {
+async function loadBytes(
+  deps: CoreDeps,
+  record: VersionRecord,
+  range?: { start: number; end: number },
+): Promise<Uint8Array> {
   if (record.size === 0 || record.blobKey === undefined) return new Uint8Array(0);
   return deps.blobs.get(record.blobKey, range);
 }

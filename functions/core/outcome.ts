@@ -42,7 +42,8 @@ export function operationOutcome(
   return { resourceType: 'OperationOutcome', issue: [{ severity, code, diagnostics }] };
 }
 
-export const badRequest = (msg: string, code: IssueCode = 'invalid') => new OperationOutcomeError(400, code, msg);
+export const badRequest = (msg: string, code: IssueCode = 'invalid') =>
+  new OperationOutcomeError(400, code, msg);
 export const unauthorized = (msg: string) =>
   new OperationOutcomeError(401, 'login', msg, { 'WWW-Authenticate': 'Bearer' });
 export const forbidden = (msg: string) => new OperationOutcomeError(403, 'forbidden', msg);

@@ -6,7 +6,10 @@ import type { BlobIntent, CoreDeps } from './ports';
  * uncommitted bytes; the extra check that no version refers to the key keeps committed bytes
  * safe even if that invariant were ever broken. Returns true when bytes were deleted.
  */
-export async function reapIntent(deps: Pick<CoreDeps, 'repo' | 'blobs'>, intent: Pick<BlobIntent, 'blobKey' | 'org' | 'id'>): Promise<boolean> {
+export async function reapIntent(
+  deps: Pick<CoreDeps, 'repo' | 'blobs'>,
+  intent: Pick<BlobIntent, 'blobKey' | 'org' | 'id'>,
+): Promise<boolean> {
   if (await deps.repo.isCommitted(intent.org, intent.id, intent.blobKey)) return false;
   await deps.blobs.delete(intent.blobKey);
   return true;

@@ -1,4 +1,4 @@
-import { randomUUID, createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import type { Binary } from 'fhir/r4';
 import { describe } from './binary';
 import { checkIfMatch } from './conditional';
@@ -45,7 +45,10 @@ export async function stageBytes(
 }
 
 /** Deletes staged bytes that will never be committed; the intent TTL covers a failure here. */
-export async function discardStaged(deps: CoreDeps, staged: { blobKey?: string; intentKey?: string }): Promise<void> {
+export async function discardStaged(
+  deps: CoreDeps,
+  staged: { blobKey?: string; intentKey?: string },
+): Promise<void> {
   if (staged.blobKey === undefined || staged.intentKey !== staged.blobKey) return;
   try {
     await deps.blobs.delete(staged.blobKey);
@@ -113,9 +116,12 @@ export async function commitVersion(deps: CoreDeps, req: CommitRequest): Promise
     } catch (e) {
       if (!(e instanceof VersionConflictError)) throw e;
       if (req.ifMatch !== undefined) {
-        throw preconditionFailed(`If-Match W/"${req.ifMatch}" lost a race with a concurrent write: read the resource again and retry.`);
+        throw preconditionFailed(
+          `If-Match W/"${req.ifMatch}" lost a race with a concurrent write: read the resource again and retry.`,
+        );
       }
-      if (attempt >= MAX_ATTEMPTS) throw conflict('Too many concurrent writes to this resource: retry later.');
+      if (attempt >= MAX_ATTEMPTS)
+        throw conflict('Too many concurrent writes to this resource: retry later.');
       await new Promise((r) => setTimeout(r, Math.random() * 10 * Math.min(attempt, 10)));
     }
   }

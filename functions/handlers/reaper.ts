@@ -1,6 +1,6 @@
-import type { DynamoDBStreamEvent, DynamoDBBatchResponse } from 'aws-lambda';
-import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
+import type { DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
 import { reapIntent } from '../core/reaper';
 import { appDeps } from '../http/deps';
 import { logger } from '../http/handler';
@@ -14,12 +14,18 @@ export async function handler(event: DynamoDBStreamEvent): Promise<DynamoDBBatch
   const failures: DynamoDBBatchResponse['batchItemFailures'] = [];
   for (const record of event.Records) {
     const old = record.dynamodb?.OldImage;
-    const byTtl = record.userIdentity?.type === 'Service' && record.userIdentity?.principalId === 'dynamodb.amazonaws.com';
+    const byTtl =
+      record.userIdentity?.type === 'Service' &&
+      record.userIdentity?.principalId === 'dynamodb.amazonaws.com';
     if (record.eventName !== 'REMOVE' || !byTtl || !old) continue;
     const item = unmarshall(old as Record<string, AttributeValue>);
     if (item.kind !== 'intent' || typeof item.blobKey !== 'string') continue;
     try {
-      const deleted = await reapIntent(appDeps(), { blobKey: item.blobKey, org: String(item.org), id: String(item.id) });
+      const deleted = await reapIntent(appDeps(), {
+        blobKey: item.blobKey,
+        org: String(item.org),
+        id: String(item.id),
+      });
       logger.info('intent expired', { blobKey: item.blobKey, deleted });
     } catch (e) {
       logger.error('reaping failed', { error: e as Error });

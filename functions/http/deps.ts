@@ -1,5 +1,5 @@
+import { type AwsClients, makeClients } from '../adapters/clients';
 import { DynamoVersionRepository } from '../adapters/dynamo-repository';
-import { makeClients, type AwsClients } from '../adapters/clients';
 import { S3BlobStore } from '../adapters/s3-blob-store';
 import { type AppConfig, loadConfig } from '../config';
 import type { CoreDeps } from '../core/ports';

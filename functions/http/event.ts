@@ -11,10 +11,16 @@ export function toFhirRequest(event: HttpEvent): FhirRequest {
   for (const [k, v] of Object.entries(event.headers ?? {})) if (v !== undefined) headers[k.toLowerCase()] = v;
   const query: Record<string, string[]> = {};
   // rawQueryString keeps repeated parameters (`_lastUpdated=ge…&_lastUpdated=lt…`) apart.
-  for (const [k, v] of new URLSearchParams(event.rawQueryString ?? '')) (query[k] ??= []).push(v);
-  const body = event.body === undefined || event.body === null ? Buffer.alloc(0) : Buffer.from(event.body, event.isBase64Encoded ? 'base64' : 'utf8');
+  for (const [k, v] of new URLSearchParams(event.rawQueryString ?? '')) {
+    query[k] = [...(query[k] ?? []), v];
+  }
+  const body =
+    event.body === undefined || event.body === null
+      ? Buffer.alloc(0)
+      : Buffer.from(event.body, event.isBase64Encoded ? 'base64' : 'utf8');
   const params: Record<string, string> = {};
-  for (const [k, v] of Object.entries(event.pathParameters ?? {})) if (v !== undefined) params[k] = decodeURIComponent(v);
+  for (const [k, v] of Object.entries(event.pathParameters ?? {}))
+    if (v !== undefined) params[k] = decodeURIComponent(v);
   const proto = headers['x-forwarded-proto'] ?? 'https';
   const host = event.requestContext.domainName ?? headers.host ?? 'localhost';
   const claims = event.requestContext.authorizer?.jwt?.claims;
@@ -35,7 +41,12 @@ export function toHttpResult(req: Pick<FhirRequest, 'method'>, res: FhirResponse
   if (req.method === 'HEAD') return { statusCode: res.status, headers };
   if (res.json !== undefined) return { statusCode: res.status, headers, body: JSON.stringify(res.json) };
   if (res.bytes !== undefined) {
-    return { statusCode: res.status, headers, body: Buffer.from(res.bytes).toString('base64'), isBase64Encoded: true };
+    return {
+      statusCode: res.status,
+      headers,
+      body: Buffer.from(res.bytes).toString('base64'),
+      isBase64Encoded: true,
+    };
   }
   return { statusCode: res.status, headers };
 }

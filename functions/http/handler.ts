@@ -33,7 +33,9 @@ export function errorResult(err: unknown, requestId: string): HttpResult {
   return {
     statusCode: 500,
     headers: { 'Content-Type': FHIR_JSON_CONTENT_TYPE },
-    body: JSON.stringify(operationOutcome('fatal', 'exception', `Internal error; quote request id ${requestId} to support.`)),
+    body: JSON.stringify(
+      operationOutcome('fatal', 'exception', `Internal error; quote request id ${requestId} to support.`),
+    ),
   };
 }
 
@@ -52,8 +54,10 @@ export function fhirHandler(operation: string, access: Access, op: Operation) {
         const h = request.event.headers ?? {};
         s.cdata = parseCdata(h['log-cdata'], h['log-cdata-format']);
       },
-      after: (request) => audit(operation, request.event, state.get(request.event), request.response?.statusCode ?? 200),
-      onError: (request) => audit(operation, request.event, state.get(request.event), request.response?.statusCode ?? 500),
+      after: (request) =>
+        audit(operation, request.event, state.get(request.event), request.response?.statusCode ?? 200),
+      onError: (request) =>
+        audit(operation, request.event, state.get(request.event), request.response?.statusCode ?? 500),
     })
     .use({
       onError: (request) => {
@@ -62,7 +66,8 @@ export function fhirHandler(operation: string, access: Access, op: Operation) {
     })
     .handler(async (event) => {
       const req = toFhirRequest(event);
-      if (access !== 'public' && !req.principal) throw unauthorized('A Bearer token is required: send Authorization: Bearer <JWT>.');
+      if (access !== 'public' && !req.principal)
+        throw unauthorized('A Bearer token is required: send Authorization: Bearer <JWT>.');
       const org = requireId(req.params.organizationId, 'organizationId');
       authorize(req.principal, org, access);
       const res = await op(req, appDeps());

@@ -1,7 +1,7 @@
 import { devKey } from '../../local/dev-auth';
+import { setLocalEnv } from '../../local/env';
 import { startMoto } from '../../local/moto';
 import { provision } from '../../local/provision';
-import { setLocalEnv } from '../../local/env';
 
 /** One moto for the whole run; every test file isolates itself with its own organization ids. */
 export default async function globalSetup(): Promise<void> {

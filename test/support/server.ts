@@ -4,6 +4,12 @@ import type { AddressInfo } from 'node:net';
 import { mintToken } from '../../local/dev-auth';
 import { createLocalServer } from '../../local/server';
 
+/** RequestInit that also takes Buffers/Uint8Arrays as bodies (fetch accepts them at run time). */
+export type TestInit = Omit<RequestInit, 'body' | 'headers'> & {
+  body?: BodyInit | Uint8Array | null;
+  headers?: Record<string, string>;
+};
+
 export interface TestServer {
   origin: string;
   /** A fresh organization id per test file keeps files apart on the shared moto. */
@@ -12,7 +18,7 @@ export interface TestServer {
   token: string;
   close(): Promise<void>;
   /** fetch relative to the base with the token, unless headers say otherwise. */
-  fetch(path: string, init?: RequestInit & { headers?: Record<string, string> }): Promise<Response>;
+  fetch(path: string, init?: TestInit): Promise<Response>;
 }
 
 /** The local API server (same handlers as Lambda) on a free port, against the run's moto. */
@@ -35,6 +41,7 @@ export async function startServer(prefix = 'org'): Promise<TestServer> {
     fetch: (path, init = {}) =>
       fetch(path.startsWith('http') ? path : `${base}${path}`, {
         ...init,
+        body: init.body as BodyInit | null | undefined,
         headers: { authorization: `Bearer ${token}`, ...(init.headers ?? {}) },
       }),
   };
