@@ -140,7 +140,7 @@ describe('C7/C11/C13 bad input stores nothing', () => {
       400,
       code,
     );
-    expect(oo.issue[0].diagnostics.length).toBeGreaterThan(10);
+    expect(oo.issue[0]!.diagnostics.length).toBeGreaterThan(10);
   });
 
   test('C11: missing Content-Type → 400', async () => {
@@ -159,7 +159,7 @@ describe('C7/C11/C13 bad input stores nothing', () => {
       413,
       'too-long',
     );
-    expect(oo.issue[0].diagnostics).toContain('$upload');
+    expect(oo.issue[0]!.diagnostics).toContain('$upload');
     const oo2 = await expectOutcome(
       await s.fetch('/Binary', {
         method: 'POST',
@@ -169,7 +169,7 @@ describe('C7/C11/C13 bad input stores nothing', () => {
       413,
       'too-long',
     );
-    expect(oo2.issue[0].diagnostics).toContain('$upload');
+    expect(oo2.issue[0]!.diagnostics).toContain('$upload');
   });
 
   test('C20: FHIR body id missing or different from the URL → 400', async () => {
