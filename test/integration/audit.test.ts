@@ -6,8 +6,8 @@ let s: TestServer;
 const lines: Record<string, unknown>[] = [];
 beforeAll(async () => {
   s = await startServer('audit');
-  jest.spyOn(logger, 'info').mockImplementation((msg: unknown, extra?: unknown) => {
-    if (msg === 'audit') lines.push((extra as { audit: Record<string, unknown> }).audit);
+  jest.spyOn(logger, 'info').mockImplementation((...args: unknown[]) => {
+    if (args[0] === 'audit') lines.push((args[1] as { audit: Record<string, unknown> }).audit);
   });
 });
 afterAll(() => s.close());
@@ -22,7 +22,9 @@ describe('C38 audit line', () => {
       headers: { 'content-type': 'text/plain', 'log-cdata': 'ticket=T-1; team=radiology' },
     });
     expect(res.status).toBe(201);
-    expect([...res.headers.keys()].some((k) => k.startsWith('log-cdata'))).toBe(false);
+    expect(
+      [...(res.headers as unknown as Map<string, string>).keys()].some((k) => k.startsWith('log-cdata')),
+    ).toBe(false);
     const id = idFromLocation(res.headers.get('location'));
     expect(lines).toHaveLength(1);
     const line = lines[0]!;

@@ -16,17 +16,19 @@ describe('fhir-kit-client interoperability', () => {
     const created = (await client.create({
       resourceType: 'Binary',
       body: { resourceType: 'Binary', contentType: 'text/plain', data: b64('first') },
-    })) as { id: string; meta: { versionId: string } };
+    })) as unknown as { id: string; meta: { versionId: string } };
     expect(created.meta.versionId).toBe('1');
-    const read = (await client.read({ resourceType: 'Binary', id: created.id })) as { data: string };
+    const read = (await client.read({ resourceType: 'Binary', id: created.id })) as unknown as {
+      data: string;
+    };
     expect(Buffer.from(read.data, 'base64').toString()).toBe('first');
     const updated = (await client.update({
       resourceType: 'Binary',
       id: created.id,
       body: { resourceType: 'Binary', id: created.id, contentType: 'text/plain', data: b64('second') },
-    })) as { meta: { versionId: string } };
+    })) as unknown as { meta: { versionId: string } };
     expect(updated.meta.versionId).toBe('2');
-    const v1 = (await client.vread({ resourceType: 'Binary', id: created.id, version: '1' })) as {
+    const v1 = (await client.vread({ resourceType: 'Binary', id: created.id, version: '1' })) as unknown as {
       data: string;
     };
     expect(Buffer.from(v1.data, 'base64').toString()).toBe('first');
