@@ -1,11 +1,12 @@
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { exportJWK, generateKeyPair, importJWK, type JWK, type JWTPayload, jwtVerify, SignJWT } from 'jose';
+import { projectRoot } from './paths';
 
 /** The local stand-in of the API Gateway JWT authorizer's issuer and audience (C2, C3). */
 export const DEV_ISSUER = 'http://127.0.0.1/fhir-binary-dev';
 export const DEV_AUDIENCE = 'fhir-binary';
-const KEY_FILE = join(__dirname, '..', '.local', 'dev-key.json');
+const KEY_FILE = join(projectRoot(), '.local', 'dev-key.json');
 
 /** The local dev signing key (ES256), made once and kept in .local/ (git-ignored). */
 export async function devKey(): Promise<JWK> {

@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
+import { projectRoot } from './paths';
 
 export const MOTO_MISSING =
   'moto_server was not found (or python3 cannot import moto.server). Install the AWS emulator with: pip install "moto[server]" ' +
@@ -8,7 +9,7 @@ export const MOTO_MISSING =
 
 /** The Python that has moto; MOTO_PYTHON overrides. */
 const PYTHON = process.env.MOTO_PYTHON ?? 'python3';
-const SERIAL = join(__dirname, 'moto_serial.py');
+const SERIAL = join(projectRoot(), 'local', 'moto_serial.py');
 
 export function motoAvailable(): boolean {
   return (

@@ -8,9 +8,11 @@ S3, SNS and SQS requests stay concurrent.
 usage: python3 moto_serial.py HOST PORT
 """
 
+import os
 import signal
 import sys
 import threading
+import time
 
 from moto.server import DomainDispatcherApplication, create_backend_app
 from werkzeug.serving import run_simple
@@ -26,9 +28,19 @@ def app(environ, start_response):
     return _app(environ, start_response)
 
 
+def _exit_with_parent():
+    # Never outlive the process that started us, even if it was killed with SIGKILL.
+    parent = os.getppid()
+    while True:
+        time.sleep(0.5)
+        if os.getppid() != parent:
+            os._exit(0)
+
+
 def main():
     host, port = sys.argv[1], int(sys.argv[2])
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
+    threading.Thread(target=_exit_with_parent, daemon=True).start()
     run_simple(host, port, app, threaded=True)
 
 
