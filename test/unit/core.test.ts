@@ -3,7 +3,7 @@ import { base64DecodedLength, binaryFromFhir, toFhir } from '../../functions/cor
 import { ifMatchVid, notModified, parseRange } from '../../functions/core/conditional';
 import type { FhirRequest } from '../../functions/core/http';
 import { isJsonType, wantsFhirJson } from '../../functions/core/media';
-import type { OperationOutcomeError } from '../../functions/core/outcome';
+import { OperationOutcomeError } from '../../functions/core/outcome';
 import type { VersionRecord } from '../../functions/core/ports';
 import { preferReturn } from '../../functions/core/prefer';
 import { parseCdata } from '../../functions/http/audit';
@@ -182,4 +182,35 @@ describe('C38 parseCdata', () => {
     ['"s"', 'json'],
     ['a=1', 'xml'],
   ])('%s (%s) → 400', (v, f) => expect(status(() => parseCdata(v, f))).toBe(400));
+});
+
+describe('C7 the one error exit', () => {
+  test('an unexpected error → 500 exception with no internals', async () => {
+    const { errorResult } = await import('../../functions/http/handler');
+    const { logger } = await import('../../functions/http/handler');
+    const spy = jest.spyOn(logger, 'error').mockImplementation(() => undefined);
+    const res = errorResult(
+      new Error('AccessDenied: arn:aws:s3:::secret-bucket at Object.<anonymous> (/var/task/index.js:1:1)'),
+      'req-1',
+    );
+    expect(res.statusCode).toBe(500);
+    const body = JSON.parse(String(res.body));
+    expect(body.issue[0]).toMatchObject({ severity: 'fatal', code: 'exception' });
+    expect(body.issue[0].diagnostics).toContain('req-1');
+    expect(res.body).not.toMatch(/AccessDenied|arn:aws|index\.js/);
+    expect(spy).toHaveBeenCalled();
+  });
+  test('an OperationOutcomeError keeps its status, code, message and headers', async () => {
+    const { errorResult } = await import('../../functions/http/handler');
+    const res = errorResult(
+      new OperationOutcomeError(401, 'login', 'token missing', { 'WWW-Authenticate': 'Bearer' }),
+      'r',
+    );
+    expect(res).toMatchObject({ statusCode: 401, headers: { 'WWW-Authenticate': 'Bearer' } });
+    expect(JSON.parse(String(res.body)).issue[0]).toEqual({
+      severity: 'error',
+      code: 'login',
+      diagnostics: 'token missing',
+    });
+  });
 });
