@@ -35,7 +35,7 @@ export interface Subscriber {
   queueUrl: string;
   subscriptionArn: string;
   /** Long-polls once (up to `waitSeconds`), deletes what it got, returns it. */
-  receive(waitSeconds?: number): Promise<ReceivedNotification[]>;
+  receive(waitSeconds?: number, signal?: AbortSignal): Promise<ReceivedNotification[]>;
   /** Unsubscribes and deletes the queue. */
   close(): Promise<void>;
 }
@@ -110,7 +110,7 @@ export async function subscribe(o: SubscriberOptions): Promise<Subscriber> {
   return {
     queueUrl,
     subscriptionArn,
-    async receive(waitSeconds = 1) {
+    async receive(waitSeconds = 1, signal?: AbortSignal) {
       const out = await sqs.send(
         new ReceiveMessageCommand({
           QueueUrl: queueUrl,
@@ -118,6 +118,7 @@ export async function subscribe(o: SubscriberOptions): Promise<Subscriber> {
           WaitTimeSeconds: waitSeconds,
           MessageAttributeNames: ['All'],
         }),
+        signal ? { abortSignal: signal } : {},
       );
       const messages = out.Messages ?? [];
       const received: ReceivedNotification[] = [];
