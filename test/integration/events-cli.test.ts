@@ -81,9 +81,9 @@ describe('C36 npm run -s events', () => {
         attributes: { action: 'DeleteResource', payloadType: 'NameOnly' },
         body: `Binary/${id}`,
       });
-      const offloaded = byKey(bigId, '1');
-      expect(offloaded?.attributes.ExtendedPayloadSize).toBeDefined();
-      expect((offloaded?.body as { data: string }).data).toBe(Buffer.from(big).toString('base64'));
+      const offloaded = byKey(bigId, '1')!;
+      expect(offloaded.attributes.ExtendedPayloadSize).toBeDefined();
+      expect((offloaded.body as { data: string }).data).toBe(Buffer.from(big).toString('base64'));
       expect(Object.keys(parsed[0]!)).toEqual(['attributes', 'body']);
     } finally {
       const exited = new Promise<number | null>((r) => cli.child.once('exit', (code) => r(code)));
