@@ -1,12 +1,20 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { createServer } from 'node:net';
+import { join } from 'node:path';
 
 export const MOTO_MISSING =
-  'moto_server was not found on PATH. Install the AWS emulator with: pip install "moto[server]" ' +
+  'moto_server was not found (or python3 cannot import moto.server). Install the AWS emulator with: pip install "moto[server]" ' +
   '(or set AWS_ENDPOINT_URL to a running moto/LocalStack).';
 
+/** The Python that has moto; MOTO_PYTHON overrides. */
+const PYTHON = process.env.MOTO_PYTHON ?? 'python3';
+const SERIAL = join(__dirname, 'moto_serial.py');
+
 export function motoAvailable(): boolean {
-  return spawnSync('moto_server', ['--help'], { stdio: 'ignore' }).status === 0;
+  return (
+    spawnSync('moto_server', ['--help'], { stdio: 'ignore' }).status === 0 &&
+    spawnSync(PYTHON, ['-c', 'import moto.server, werkzeug'], { stdio: 'ignore' }).status === 0
+  );
 }
 
 export function freePort(): Promise<number> {
@@ -30,9 +38,8 @@ export interface Moto {
 export async function startMoto(): Promise<Moto> {
   if (!motoAvailable()) throw new Error(MOTO_MISSING);
   const port = await freePort();
-  const child = spawn('moto_server', ['-H', '127.0.0.1', '-p', String(port)], {
-    stdio: ['ignore', 'ignore', 'ignore'],
-  });
+  // moto_server's own app, with DynamoDB requests serialized (moto_serial.py says why).
+  const child = spawn(PYTHON, [SERIAL, '127.0.0.1', String(port)], { stdio: ['ignore', 'ignore', 'ignore'] });
   const endpoint = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 30_000;
   for (;;) {

@@ -40,10 +40,62 @@ export const allowedOrigins = (env = process.env) =>
  */
 export async function provision(endpoint: string, region = 'us-east-1'): Promise<LocalResources> {
   const common = { endpoint, region, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } };
-  const ddb = new DynamoDBClient(common);
   const s3 = new S3Client({ ...common, forcePathStyle: true });
   const sns = new SNSClient(common);
   const { tableName, bucketName, topicName } = LOCAL_NAMES;
+  const tableStreamArn = await provisionTable(endpoint, tableName, region);
+  try {
+    await s3.send(new CreateBucketCommand({ Bucket: bucketName }));
+  } catch (e) {
+    const name = (e as Error).name;
+    if (name !== 'BucketAlreadyOwnedByYou' && name !== 'BucketAlreadyExists') throw e;
+  }
+  await s3.send(
+    new PutBucketCorsCommand({
+      Bucket: bucketName,
+      CORSConfiguration: {
+        CORSRules: [
+          {
+            AllowedMethods: ['PUT', 'GET', 'HEAD'],
+            AllowedOrigins: allowedOrigins(),
+            AllowedHeaders: ['*'],
+            ExposeHeaders: ['ETag'],
+            MaxAgeSeconds: 3000,
+          },
+        ],
+      },
+    }),
+  );
+  await s3.send(
+    new PutBucketLifecycleConfigurationCommand({
+      Bucket: bucketName,
+      LifecycleConfiguration: {
+        Rules: [
+          {
+            ID: 'abort-incomplete-uploads',
+            Status: 'Enabled',
+            Filter: { Prefix: '' },
+            AbortIncompleteMultipartUpload: { DaysAfterInitiation: 2 },
+          },
+        ],
+      },
+    }),
+  );
+  const topic = await sns.send(new CreateTopicCommand({ Name: topicName }));
+  return { tableName, bucketName, topicArn: topic.TopicArn!, tableStreamArn };
+}
+
+/** Creates the table (as the stack does: keys, GSIs, stream, TTL) unless it exists; returns its stream ARN. */
+export async function provisionTable(
+  endpoint: string,
+  tableName: string,
+  region = 'us-east-1',
+): Promise<string> {
+  const ddb = new DynamoDBClient({
+    endpoint,
+    region,
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+  });
   try {
     await ddb.send(
       new CreateTableCommand({
@@ -88,43 +140,5 @@ export async function provision(endpoint: string, region = 'us-east-1'): Promise
     if (!(e instanceof ResourceInUseException)) throw e;
   }
   const table = await ddb.send(new DescribeTableCommand({ TableName: tableName }));
-  try {
-    await s3.send(new CreateBucketCommand({ Bucket: bucketName }));
-  } catch (e) {
-    const name = (e as Error).name;
-    if (name !== 'BucketAlreadyOwnedByYou' && name !== 'BucketAlreadyExists') throw e;
-  }
-  await s3.send(
-    new PutBucketCorsCommand({
-      Bucket: bucketName,
-      CORSConfiguration: {
-        CORSRules: [
-          {
-            AllowedMethods: ['PUT', 'GET', 'HEAD'],
-            AllowedOrigins: allowedOrigins(),
-            AllowedHeaders: ['*'],
-            ExposeHeaders: ['ETag'],
-            MaxAgeSeconds: 3000,
-          },
-        ],
-      },
-    }),
-  );
-  await s3.send(
-    new PutBucketLifecycleConfigurationCommand({
-      Bucket: bucketName,
-      LifecycleConfiguration: {
-        Rules: [
-          {
-            ID: 'abort-incomplete-uploads',
-            Status: 'Enabled',
-            Filter: { Prefix: '' },
-            AbortIncompleteMultipartUpload: { DaysAfterInitiation: 2 },
-          },
-        ],
-      },
-    }),
-  );
-  const topic = await sns.send(new CreateTopicCommand({ Name: topicName }));
-  return { tableName, bucketName, topicArn: topic.TopicArn!, tableStreamArn: table.Table!.LatestStreamArn! };
+  return table.Table!.LatestStreamArn!;
 }

@@ -47,7 +47,8 @@ const FORMAT_XML = new Set([
 export function requireJsonFormat(req: FhirRequest): void {
   const format = queryOne(req, '_format');
   if (format !== undefined) {
-    const f = format.toLowerCase().trim();
+    // An unencoded '+' in a query string arrives as a space (`application/fhir json`).
+    const f = format.toLowerCase().trim().replace(/ /g, '+');
     if (FORMAT_XML.has(f)) throw notSupported(406, 'FHIR XML is not supported: use _format=json.');
     if (!FORMAT_JSON.has(mediaType(f) ?? f))
       throw notSupported(406, `_format=${format} is not supported: use _format=json.`);

@@ -73,7 +73,9 @@ export interface CommitRequest {
   content?: (head: VersionRecord | undefined) => PreparedContent | Promise<PreparedContent>;
 }
 
-const MAX_ATTEMPTS = 60;
+const MAX_ATTEMPTS = 40;
+const BASE_BACKOFF_MS = 5;
+const MAX_BACKOFF_MS = 250;
 
 /**
  * Commits one new version with optimistic concurrency (C21): read the head, write version+head
@@ -122,7 +124,9 @@ export async function commitVersion(deps: CoreDeps, req: CommitRequest): Promise
       }
       if (attempt >= MAX_ATTEMPTS)
         throw conflict('Too many concurrent writes to this resource: retry later.');
-      await new Promise((r) => setTimeout(r, Math.random() * 10 * Math.min(attempt, 10)));
+      // Exponential backoff with full jitter spreads contending writers apart.
+      const cap = Math.min(MAX_BACKOFF_MS, BASE_BACKOFF_MS * 2 ** Math.min(attempt, 10));
+      await new Promise((r) => setTimeout(r, Math.random() * cap));
     }
   }
 }

@@ -1,0 +1,38 @@
+import { expect } from '@jest/globals';
+import type { TestServer } from './server';
+
+export async function expectOutcome(
+  res: Response,
+  status: number,
+  code: string,
+): Promise<{ issue: { diagnostics: string }[] }> {
+  const text = await res.text();
+  expect({ status: res.status, body: text }).toMatchObject({ status });
+  expect(res.headers.get('content-type')).toBe('application/fhir+json; charset=utf-8');
+  const oo = JSON.parse(text);
+  expect(oo.resourceType).toBe('OperationOutcome');
+  expect(oo.issue[0].code).toBe(code);
+  expect(typeof oo.issue[0].diagnostics).toBe('string');
+  return oo;
+}
+
+export const idFromLocation = (loc: string | null) =>
+  /\/Binary\/([^/]+)\/_history\/\d+$/.exec(loc ?? '')![1]!;
+
+/** Raw create; returns the new id. */
+export async function createRaw(
+  s: TestServer,
+  body: BodyInit | Uint8Array,
+  contentType = 'application/octet-stream',
+  headers: Record<string, string> = {},
+) {
+  const res = await s.fetch('/Binary', {
+    method: 'POST',
+    body,
+    headers: { 'content-type': contentType, ...headers },
+  });
+  expect(res.status).toBe(201);
+  return idFromLocation(res.headers.get('location'));
+}
+
+export const b64 = (s: string | Uint8Array) => Buffer.from(s).toString('base64');
