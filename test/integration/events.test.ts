@@ -56,7 +56,7 @@ describe('C32–C34 notifications through the stream', () => {
   let s: TestServer;
   let sub: Subscriber;
   let emitter: ReturnType<typeof startTenantEmitter>;
-  const counting = countingBlobs(appDeps().blobs);
+  let counting: ReturnType<typeof countingBlobs>;
   /** Notifications received so far, across tests (one queue for this tenant). */
   const inbox: ReceivedNotification[] = [];
   const waitFor = async (pred: (n: ReceivedNotification[]) => boolean, timeoutMs?: number) => {
@@ -66,7 +66,8 @@ describe('C32–C34 notifications through the stream', () => {
   };
 
   beforeAll(async () => {
-    s = await startServer('events');
+    s = await startServer('events'); // first: it points this file at its own table
+    counting = countingBlobs(appDeps().blobs);
     sub = await subscribeTopic(s.org);
     emitter = startTenantEmitter([s.org], {
       handler: makeEmitter({ blobs: counting.blobs, publisher: snsPublisher() }),
