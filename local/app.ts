@@ -1,9 +1,11 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { handler as emitter } from '../functions/handlers/emitter';
 import { setLocalEnv } from './env';
 import { type Moto, startMoto } from './moto';
 import { provision } from './provision';
 import { createLocalServer } from './server';
+import { type StreamPoller, startStreamPoller } from './stream-poller';
 import { sweepExpiredIntents } from './sweeper';
 
 export interface LocalApp {
@@ -18,6 +20,8 @@ export interface LocalAppOptions {
   port?: number;
   /** Interval of the TTL stand-in sweep; 0 disables it. */
   sweepMs?: number;
+  /** Drive the emitter from the table's stream (C32); false leaves notifications off. @default true */
+  emitter?: boolean;
   log?: (msg: string) => void;
 }
 
@@ -49,12 +53,17 @@ export async function startLocalApp(o: LocalAppOptions = {}): Promise<LocalApp> 
         ),
       );
     }
+    let poller: StreamPoller | undefined;
+    if (o.emitter ?? true) {
+      poller = startStreamPoller({ handler: emitter, log: o.log });
+    }
     return {
       server,
       origin: `http://127.0.0.1:${port}`,
       endpoint,
       async stop() {
         for (const t of timers) clearInterval(t);
+        await poller?.stop();
         server.closeAllConnections();
         await new Promise<void>((r) => server.close(() => r()));
         await moto?.stop();

@@ -1,0 +1,82 @@
+import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { type MessageAttributeValue, PublishCommand, SNSClient } from '@aws-sdk/client-sns';
+import type { AppConfig } from '../config';
+import type { Notification, NotificationAttributes, NotificationPublisher } from '../core/notification';
+
+/** SNS's limit for one message: body plus every attribute's name, type and value, in bytes. */
+export const SNS_MAX_MESSAGE_BYTES = 262_144;
+
+/** The class name the AWS extended clients (Java, Python, JS) write in their S3 pointer. */
+export const PAYLOAD_POINTER_CLASS = 'software.amazon.payloadoffloading.PayloadS3Pointer';
+
+/** Attribute the extended clients set on offloaded messages: the size of the real body. */
+export const EXTENDED_PAYLOAD_SIZE = 'ExtendedPayloadSize';
+
+/**
+ * Prefix of offloaded bodies in the data bucket. Organization ids cannot start with `_` (C1), so
+ * these keys never meet a tenant's `{org}/Binary/…` keys.
+ */
+export const EVENTS_PREFIX = '_events/';
+
+/** One key per version, so a retried publication overwrites its own object instead of adding one. */
+export const offloadKey = (a: Pick<NotificationAttributes, 'organizationId' | 'resourceId' | 'versionId'>) =>
+  `${EVENTS_PREFIX}${a.organizationId}/${a.resourceId}/${a.versionId}.json`;
+
+export function messageAttributes(a: NotificationAttributes): Record<string, MessageAttributeValue> {
+  return Object.fromEntries(
+    Object.entries(a).map(([k, v]) => [k, { DataType: 'String', StringValue: String(v) }]),
+  );
+}
+
+/** The size SNS charges against its limit: UTF-8 bytes of the body and of each attribute. */
+export function snsMessageSize(body: string, attributes: Record<string, MessageAttributeValue>): number {
+  let size = Buffer.byteLength(body, 'utf8');
+  for (const [name, v] of Object.entries(attributes)) {
+    size += Buffer.byteLength(name, 'utf8') + Buffer.byteLength(v.DataType ?? '', 'utf8');
+    size += Buffer.byteLength(v.StringValue ?? '', 'utf8') + (v.BinaryValue?.length ?? 0);
+  }
+  return size;
+}
+
+export function makeSnsClient(config: Pick<AppConfig, 'region' | 'endpoint'>): SNSClient {
+  return new SNSClient({ region: config.region, ...(config.endpoint ? { endpoint: config.endpoint } : {}) });
+}
+
+/**
+ * Publishes notifications to the topic (C32). A message over SNS's limit (C34) is stored in S3
+ * first and replaced by the extended-client pointer with `ExtendedPayloadSize`, which is what the
+ * SNS/SQS extended clients write, so their subscribers resolve it without code of ours.
+ */
+export class SnsPublisher implements NotificationPublisher {
+  constructor(
+    private readonly sns: SNSClient,
+    private readonly s3: S3Client,
+    private readonly topicArn: string,
+    private readonly bucket: string,
+    private readonly maxMessageBytes = SNS_MAX_MESSAGE_BYTES,
+  ) {}
+
+  async publish(n: Notification): Promise<void> {
+    const attributes = messageAttributes(n.attributes);
+    let message = n.body;
+    if (snsMessageSize(message, attributes) > this.maxMessageBytes) {
+      const key = offloadKey(n.attributes);
+      await this.s3.send(
+        new PutObjectCommand({
+          Bucket: this.bucket,
+          Key: key,
+          Body: n.body,
+          ContentType: n.attributes.payloadType === 'FullResource' ? 'application/fhir+json' : 'text/plain',
+        }),
+      );
+      message = JSON.stringify([PAYLOAD_POINTER_CLASS, { s3BucketName: this.bucket, s3Key: key }]);
+      attributes[EXTENDED_PAYLOAD_SIZE] = {
+        DataType: 'Number',
+        StringValue: String(Buffer.byteLength(n.body, 'utf8')),
+      };
+    }
+    await this.sns.send(
+      new PublishCommand({ TopicArn: this.topicArn, Message: message, MessageAttributes: attributes }),
+    );
+  }
+}
