@@ -128,10 +128,11 @@ export class Events extends Construct {
         `Resource::<${logicalId(bucket)}.Arn>/${EVENTS_PREFIX}*`,
         'Offloaded notification bodies (C34) get fresh keys under the events prefix; PutObject is limited to that prefix.',
       );
-      fn.acknowledgeWildcard(
-        'Action::kms:GenerateDataKey*',
-        'Publishing to the encrypted topic and writing to the SSE-KMS bucket need data keys of the service key only.',
-      );
+      for (const action of ['kms:ReEncrypt*', 'kms:GenerateDataKey*'])
+        fn.acknowledgeWildcard(
+          `Action::${action}`,
+          'Reading the encrypted stream, publishing to the encrypted topic and writing to the SSE-KMS bucket use the service key only (the resource is that key).',
+        );
       fn.fn.addEventSource(
         new DynamoEventSource(table, {
           ...common,
