@@ -40,6 +40,10 @@ beforeAll(() => {
   }
 });
 
+/** Every function of the stack: API functions and the stream consumers present. */
+const allFunctions = () =>
+  [...stack.api.functions.values(), stack.events.reaper, stack.events.emitter].filter((f) => f !== undefined);
+
 const fnOf = (name: string) => {
   const f = stack.api.functions.get(name);
   if (!f) throw new Error(`no function for route ${name}`);
@@ -153,8 +157,7 @@ describe('functions', () => {
   });
 
   test('Node 22 on arm64, handler export, X-Ray, source maps, own log group, env of functions/config.ts', () => {
-    const fns = [...stack.api.functions.values(), stack.events.reaper!];
-    for (const f of fns) {
+    for (const f of allFunctions()) {
       const props = template.findResources('AWS::Lambda::Function')[logicalIdOf(f.fn)]!.Properties;
       expect(props).toMatchObject({
         Runtime: 'nodejs22.x',
@@ -209,7 +212,7 @@ describe('least privilege', () => {
   });
 
   test('object grants name only this bucket; no role gets a service-wide wildcard action', () => {
-    for (const f of [...stack.api.functions.values(), stack.events.reaper!]) {
+    for (const f of allFunctions()) {
       for (const s of statementsOf(template, f)) {
         for (const a of s.actions) expect(a).not.toMatch(/:\*$/);
         if (s.actions.some((a) => a.startsWith('s3:')))
