@@ -1,0 +1,96 @@
+import { Duration } from 'aws-cdk-lib';
+import type * as apigw from 'aws-cdk-lib/aws-apigatewayv2';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as kms from 'aws-cdk-lib/aws-kms';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import type { ServiceFunction } from './service-function';
+
+export interface MonitoringProps {
+  /** Encrypts the alarm topic; CloudWatch is allowed to use it. */
+  readonly key: kms.Key;
+  readonly httpApi: apigw.IHttpApi;
+  /** Every function of the service: each gets a throttle alarm. */
+  readonly functions: ServiceFunction[];
+  /** Stream consumers: each gets an error alarm. */
+  readonly streamConsumers: ServiceFunction[];
+  /** The on-failure queue of the stream consumers. */
+  readonly failureQueue: sqs.IQueue;
+  /**
+   * An address subscribed to the alarm topic.
+   * @default - no subscription; subscribe to the `AlarmTopicArn` output yourself
+   */
+  readonly alarmEmail?: string;
+}
+
+/**
+ * Alarms on what must never happen quietly: API 5xx (a 500 is always a bug, C7), Lambda throttles,
+ * stream-consumer errors, and records given up on in the failure queue. All notify one encrypted
+ * SNS topic.
+ */
+export class Monitoring extends Construct {
+  readonly alarmTopic: sns.Topic;
+  readonly alarms: cloudwatch.Alarm[] = [];
+
+  constructor(scope: Construct, id: string, props: MonitoringProps) {
+    super(scope, id);
+    // CloudWatch alarms publish to an encrypted topic only if the key lets CloudWatch use it.
+    props.key.addToResourcePolicy(
+      new iam.PolicyStatement({
+        principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
+        actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+        resources: ['*'],
+      }),
+    );
+    this.alarmTopic = new sns.Topic(this, 'AlarmTopic', {
+      displayName: 'FHIR Binary alarms',
+      masterKey: props.key,
+      enforceSSL: true,
+    });
+    if (props.alarmEmail)
+      this.alarmTopic.addSubscription(new subscriptions.EmailSubscription(props.alarmEmail));
+    const action = new SnsAction(this.alarmTopic);
+    const period = Duration.minutes(5);
+
+    const alarm = (alarmId: string, metric: cloudwatch.IMetric, description: string) => {
+      const a = new cloudwatch.Alarm(this, alarmId, {
+        metric,
+        threshold: 1,
+        evaluationPeriods: 1,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+        alarmDescription: description,
+      });
+      a.addAlarmAction(action);
+      this.alarms.push(a);
+      return a;
+    };
+
+    alarm(
+      'Api5xx',
+      props.httpApi.metricServerError({ period, statistic: 'Sum' }),
+      'The API answered 5xx: every 500 is a bug (C7); check the functions logs by request id.',
+    );
+    for (const f of props.functions)
+      alarm(
+        `${f.node.id}Throttles`,
+        f.fn.metricThrottles({ period, statistic: 'Sum' }),
+        `Lambda throttled ${f.node.path}: raise the account concurrency quota or lower the API throttle.`,
+      );
+    for (const f of props.streamConsumers)
+      alarm(
+        `${f.node.id}Errors`,
+        f.fn.metricErrors({ period, statistic: 'Sum' }),
+        `The stream consumer ${f.node.path} failed; failing batches are retried, then sent to the failure queue.`,
+      );
+    alarm(
+      'StreamFailures',
+      props.failureQueue.metricApproximateNumberOfMessagesVisible({ period, statistic: 'Maximum' }),
+      'Stream records were given up on (notifications not sent or orphans not reaped): inspect and redrive the failure queue.',
+    );
+  }
+}

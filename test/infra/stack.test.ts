@@ -1,0 +1,387 @@
+import { App, Stack, Validations } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import { AwsSolutionsChecks, HIPAASecurityChecks } from 'cdk-nag';
+import { routes, scopesFor } from '../../functions/routes';
+import { buildApp } from '../../infra/app';
+import { consumerPresent, STREAM_CONSUMERS } from '../../infra/events';
+import type { FhirBinaryStack } from '../../infra/stack';
+import {
+  actionsOf,
+  BUCKET_WRITES,
+  logicalIdOf,
+  statementsOf,
+  TABLE_READS,
+  TABLE_WRITES,
+  testApp,
+} from './support';
+
+const BASE = '/organizations/{organizationId}/fhir/4';
+const ORIGIN = 'https://app.example.com';
+
+let app: App;
+let stack: FhirBinaryStack;
+let template: Template;
+let synthError: unknown;
+
+beforeAll(() => {
+  app = testApp();
+  stack = buildApp(app, {
+    issuer: 'https://issuer.example.com/',
+    audience: 'fhir-binary-test',
+    allowedOrigins: [ORIGIN],
+  });
+  try {
+    // The cdk-nag packs run here: any unacknowledged finding makes synthesis throw.
+    const assembly = app.synth();
+    template = Template.fromJSON(assembly.getStackArtifact(stack.artifactId).template);
+  } catch (e) {
+    synthError = e;
+  }
+});
+
+/** Every function of the stack: API functions and the stream consumers present. */
+const allFunctions = () =>
+  [...stack.api.functions.values(), stack.events.reaper, stack.events.emitter].filter((f) => f !== undefined);
+
+const fnOf = (name: string) => {
+  const f = stack.api.functions.get(name);
+  if (!f) throw new Error(`no function for route ${name}`);
+  return f;
+};
+
+describe('cdk-nag', () => {
+  test('AwsSolutions and HIPAA Security packs: zero unacknowledged findings', () => {
+    expect(synthError).toBeUndefined();
+  });
+
+  test('every acknowledgement carries a reason', () => {
+    const acks = app.node
+      .findAll()
+      .flatMap((c) => c.node.metadata.filter((m) => m.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY))
+      .flatMap((m) => Object.entries(m.data as Record<string, string | { reason: string }>));
+    expect(acks.length).toBeGreaterThan(5);
+    for (const [id, v] of acks) {
+      const reason = typeof v === 'string' ? v : v.reason;
+      expect({ id, reason: reason.length >= 40 }).toEqual({ id, reason: true });
+    }
+  });
+
+  test('the packs do fail an unencrypted, non-TLS bucket (the check is live)', () => {
+    const bad = new App();
+    new s3.Bucket(new Stack(bad, 'Bad'), 'Open', { encryption: s3.BucketEncryption.UNENCRYPTED });
+    Validations.of(bad).addPlugins(new AwsSolutionsChecks(bad), new HIPAASecurityChecks(bad));
+    expect(() => bad.synth()).toThrow();
+  });
+});
+
+describe('API (C2)', () => {
+  // The core interactions must stay routed even if the table is edited by mistake.
+  const core = [
+    ['create', 'POST', '/Binary'],
+    ['read', 'GET', '/Binary/{id}'],
+    ['read', 'HEAD', '/Binary/{id}'],
+    ['vread', 'GET', '/Binary/{id}/_history/{vid}'],
+    ['vread', 'HEAD', '/Binary/{id}/_history/{vid}'],
+    ['update', 'PUT', '/Binary/{id}'],
+    ['delete', 'DELETE', '/Binary/{id}'],
+  ] as const;
+
+  test.each(core)('C10-C23: %s %s %s is in the route table', (name, method, path) => {
+    expect(routes).toContainEqual(expect.objectContaining({ name, method, path: `${BASE}${path}` }));
+  });
+
+  test('one API route per table entry, with the JWT authorizer and the scopes of its access', () => {
+    const all = template.findResources('AWS::ApiGatewayV2::Route');
+    expect(Object.keys(all)).toHaveLength(routes.length);
+    for (const r of routes) {
+      const expected =
+        r.access === 'public'
+          ? { RouteKey: `${r.method} ${r.path}`, AuthorizationType: 'NONE' }
+          : {
+              RouteKey: `${r.method} ${r.path}`,
+              AuthorizationType: 'JWT',
+              AuthorizerId: Match.anyValue(),
+              AuthorizationScopes: Match.arrayEquals(scopesFor(r.access)),
+            };
+      template.hasResourceProperties('AWS::ApiGatewayV2::Route', expected);
+    }
+  });
+
+  test('each route targets the function of its name', () => {
+    const integrations = template.findResources('AWS::ApiGatewayV2::Integration');
+    const routeRes = Object.values(template.findResources('AWS::ApiGatewayV2::Route'));
+    for (const r of routes) {
+      const route = routeRes.find((x) => x.Properties.RouteKey === `${r.method} ${r.path}`)!;
+      const integrationId = (route.Properties.Target['Fn::Join'][1] as unknown[])[1] as { Ref: string };
+      const uri = integrations[integrationId.Ref]!.Properties.IntegrationUri;
+      expect(uri).toEqual({ 'Fn::GetAtt': [logicalIdOf(fnOf(r.name).fn), 'Arn'] });
+    }
+  });
+
+  test('JWT authorizer: issuer and audience from the props (context values)', () => {
+    template.hasResourceProperties('AWS::ApiGatewayV2::Authorizer', {
+      AuthorizerType: 'JWT',
+      IdentitySource: ['$request.header.Authorization'],
+      JwtConfiguration: { Issuer: 'https://issuer.example.com/', Audience: ['fhir-binary-test'] },
+    });
+  });
+
+  test('CORS for the configured origins; access logs and throttling on the stage', () => {
+    template.hasResourceProperties('AWS::ApiGatewayV2::Api', {
+      ProtocolType: 'HTTP',
+      CorsConfiguration: Match.objectLike({
+        AllowOrigins: [ORIGIN],
+        ExposeHeaders: Match.arrayWith(['etag', 'location']),
+        AllowHeaders: Match.arrayWith(['authorization', 'prefer', 'if-match']),
+      }),
+    });
+    template.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
+      StageName: '$default',
+      AutoDeploy: true,
+      AccessLogSettings: { DestinationArn: Match.anyValue(), Format: Match.stringLikeRegexp('requestId') },
+      DefaultRouteSettings: Match.objectLike({ ThrottlingRateLimit: Match.anyValue() }),
+    });
+  });
+});
+
+describe('functions', () => {
+  const names = [...new Set(routes.map((r) => r.name))];
+  const consumers = STREAM_CONSUMERS.filter(consumerPresent);
+
+  test('one function per route name (HEAD and GET share one), plus the stream consumers present', () => {
+    template.resourceCountIs('AWS::Lambda::Function', names.length + consumers.length);
+    expect([...stack.api.functions.keys()].sort()).toEqual([...names].sort());
+    expect(stack.events.reaper).toBeDefined();
+    expect(stack.events.emitter !== undefined).toBe(consumers.some((c) => c.name === 'emitter'));
+  });
+
+  test('Node 22 on arm64, handler export, X-Ray, source maps, own log group, env of functions/config.ts', () => {
+    for (const f of allFunctions()) {
+      const props = template.findResources('AWS::Lambda::Function')[logicalIdOf(f.fn)]!.Properties;
+      expect(props).toMatchObject({
+        Runtime: 'nodejs22.x',
+        Architectures: ['arm64'],
+        Handler: 'index.handler',
+        TracingConfig: { Mode: 'Active' },
+        LoggingConfig: { LogGroup: { Ref: logicalIdOf(f.logGroup) } },
+      });
+      expect(Object.keys(props.Environment.Variables)).toEqual(
+        expect.arrayContaining(['TABLE_NAME', 'BUCKET_NAME', 'POWERTOOLS_SERVICE_NAME', 'NODE_OPTIONS']),
+      );
+      expect(props.Environment.Variables.NODE_OPTIONS).toBe('--enable-source-maps');
+    }
+  });
+
+  test('every log group has a retention and is encrypted with the service key', () => {
+    const groups = Object.values(template.findResources('AWS::Logs::LogGroup'));
+    expect(groups.length).toBeGreaterThanOrEqual(names.length + consumers.length + 1);
+    for (const g of groups) {
+      expect(g.Properties.RetentionInDays).toBeGreaterThanOrEqual(365);
+      expect(g.Properties.KmsKeyId).toEqual({ 'Fn::GetAtt': [logicalIdOf(stack.storage.key), 'Arn'] });
+    }
+  });
+});
+
+describe('least privilege', () => {
+  test.each(['read', 'vread'])(
+    'C14/C15: the %s role can read the table and objects, never write or delete',
+    (name) => {
+      const actions = actionsOf(template, fnOf(name));
+      for (const a of TABLE_READS) expect(actions).toContain(a);
+      expect(actions).toContain('s3:GetObject');
+      for (const a of [...TABLE_WRITES, ...BUCKET_WRITES]) expect(actions).not.toContain(a);
+    },
+  );
+
+  test.each(['create', 'update'])(
+    'C10/C20: the %s role writes the table and puts/deletes objects',
+    (name) => {
+      const actions = actionsOf(template, fnOf(name));
+      for (const a of ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 's3:PutObject'])
+        expect(actions).toContain(a);
+      expect(actions).toContain('s3:DeleteObject');
+      expect(actions).not.toContain('s3:AbortMultipartUpload');
+    },
+  );
+
+  test('C23: the delete role writes the table and touches no object', () => {
+    const actions = actionsOf(template, fnOf('delete'));
+    expect(actions).toContain('dynamodb:PutItem');
+    expect([...actions].filter((a) => a.startsWith('s3:'))).toEqual([]);
+  });
+
+  test('object grants name only this bucket; no role gets a service-wide wildcard action', () => {
+    for (const f of allFunctions()) {
+      for (const s of statementsOf(template, f)) {
+        for (const a of s.actions) expect(a).not.toMatch(/:\*$/);
+        if (s.actions.some((a) => a.startsWith('s3:')))
+          expect(s.resource).toContain(logicalIdOf(stack.storage.bucket));
+      }
+    }
+  });
+
+  test('the reaper reads the table, deletes objects and aborts uploads, and writes nothing else', () => {
+    const actions = actionsOf(template, stack.events.reaper!);
+    expect(actions).toContain('dynamodb:GetItem');
+    expect(actions).toContain('s3:DeleteObject');
+    expect(actions).toContain('s3:AbortMultipartUpload');
+    for (const a of [...TABLE_WRITES, 's3:PutObject']) expect(actions).not.toContain(a);
+  });
+});
+
+describe('storage', () => {
+  test('the table matches local/provision.ts: keys, GSIs with ALL projection, TTL, stream', () => {
+    const gsi = (name: string, pk: string, sk: string) => ({
+      IndexName: name,
+      KeySchema: [
+        { AttributeName: pk, KeyType: 'HASH' },
+        { AttributeName: sk, KeyType: 'RANGE' },
+      ],
+      Projection: { ProjectionType: 'ALL' },
+    });
+    template.hasResourceProperties('AWS::DynamoDB::Table', {
+      KeySchema: [
+        { AttributeName: 'pk', KeyType: 'HASH' },
+        { AttributeName: 'sk', KeyType: 'RANGE' },
+      ],
+      AttributeDefinitions: Match.arrayEquals(
+        ['pk', 'sk', 'tpk', 'tsk', 'cpk', 'csk'].map((n) => ({ AttributeName: n, AttributeType: 'S' })),
+      ),
+      GlobalSecondaryIndexes: Match.arrayEquals([
+        gsi('byTenant', 'tpk', 'tsk'),
+        gsi('currentByTenant', 'cpk', 'csk'),
+      ]),
+      TimeToLiveSpecification: { AttributeName: 'ttl', Enabled: true },
+      StreamSpecification: { StreamViewType: 'NEW_AND_OLD_IMAGES' },
+    });
+  });
+
+  test('the table is on-demand, recoverable, protected from deletion and encrypted with the service key', () => {
+    template.hasResourceProperties('AWS::DynamoDB::Table', {
+      BillingMode: 'PAY_PER_REQUEST',
+      PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+      DeletionProtectionEnabled: true,
+      SSESpecification: {
+        SSEEnabled: true,
+        SSEType: 'KMS',
+        KMSMasterKeyId: { 'Fn::GetAtt': [logicalIdOf(stack.storage.key), 'Arn'] },
+      },
+    });
+    template.hasResource('AWS::DynamoDB::Table', { DeletionPolicy: 'Retain' });
+    template.hasResourceProperties('AWS::KMS::Key', { EnableKeyRotation: true });
+  });
+
+  test('the bucket blocks public access, is KMS-encrypted and logs its accesses', () => {
+    template.hasResourceProperties('AWS::S3::Bucket', {
+      PublicAccessBlockConfiguration: {
+        BlockPublicAcls: true,
+        BlockPublicPolicy: true,
+        IgnorePublicAcls: true,
+        RestrictPublicBuckets: true,
+      },
+      BucketEncryption: {
+        ServerSideEncryptionConfiguration: [
+          Match.objectLike({
+            ServerSideEncryptionByDefault: {
+              SSEAlgorithm: 'aws:kms',
+              KMSMasterKeyID: { 'Fn::GetAtt': [logicalIdOf(stack.storage.key), 'Arn'] },
+            },
+          }),
+        ],
+      },
+      LoggingConfiguration: { DestinationBucketName: { Ref: logicalIdOf(stack.storage.accessLogsBucket) } },
+    });
+  });
+
+  test('C28/C30/C34: lifecycle aborts stale multipart uploads and expires offloaded event bodies', () => {
+    template.hasResourceProperties('AWS::S3::Bucket', {
+      LifecycleConfiguration: {
+        Rules: Match.arrayWith([
+          Match.objectLike({ AbortIncompleteMultipartUpload: { DaysAfterInitiation: 2 }, Status: 'Enabled' }),
+          Match.objectLike({ Prefix: '_events/', ExpirationInDays: 14, Status: 'Enabled' }),
+        ]),
+      },
+    });
+  });
+
+  test('C28: bucket CORS lets the configured origins PUT parts and read the ETag', () => {
+    template.hasResourceProperties('AWS::S3::Bucket', {
+      CorsConfiguration: {
+        CorsRules: [
+          Match.objectLike({
+            AllowedMethods: Match.arrayWith(['PUT']),
+            AllowedOrigins: [ORIGIN],
+            ExposedHeaders: ['ETag'],
+          }),
+        ],
+      },
+    });
+  });
+
+  test('both buckets, both topics and the failure queue refuse requests without TLS', () => {
+    const denyInsecure = Match.arrayWith([
+      Match.objectLike({
+        Effect: 'Deny',
+        Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+      }),
+    ]);
+    for (const [type, count] of [
+      ['AWS::S3::BucketPolicy', 2],
+      ['AWS::SNS::TopicPolicy', 2],
+      ['AWS::SQS::QueuePolicy', 1],
+    ] as const) {
+      const found = template.findResources(type, {
+        Properties: { PolicyDocument: { Statement: denyInsecure } },
+      });
+      expect([type, Object.keys(found).length]).toEqual([type, count]);
+    }
+  });
+});
+
+describe('events and alarms', () => {
+  test('C32: the topic and the failure queue are encrypted with the service key', () => {
+    const key = { 'Fn::GetAtt': [logicalIdOf(stack.storage.key), 'Arn'] };
+    template.hasResourceProperties('AWS::SNS::Topic', {
+      KmsMasterKeyId: key,
+      DisplayName: 'FHIR Binary notifications',
+    });
+    template.hasResourceProperties('AWS::SQS::Queue', { KmsMasterKeyId: key });
+  });
+
+  test('the reaper sees only TTL removals of intents, bisects, reports item failures, has a failure queue', () => {
+    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      FunctionName: { Ref: logicalIdOf(stack.events.reaper!.fn) },
+      BisectBatchOnFunctionError: true,
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+      MaximumRetryAttempts: Match.anyValue(),
+      DestinationConfig: {
+        OnFailure: { Destination: { 'Fn::GetAtt': [logicalIdOf(stack.events.failureQueue), 'Arn'] } },
+      },
+      FilterCriteria: {
+        Filters: [
+          {
+            Pattern: JSON.stringify({
+              eventName: ['REMOVE'],
+              userIdentity: { type: ['Service'], principalId: ['dynamodb.amazonaws.com'] },
+              dynamodb: { Keys: { pk: { S: [{ prefix: 'I#' }] } } },
+            }),
+          },
+        ],
+      },
+    });
+  });
+
+  test('alarms on API 5xx, throttles of every function, consumer errors and a non-empty failure queue', () => {
+    const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm')).map((a) => a.Properties);
+    for (const a of alarms)
+      expect(a.AlarmActions).toEqual([{ Ref: logicalIdOf(stack.monitoring.alarmTopic) }]);
+    const metric = (name: string) => alarms.filter((a) => a.MetricName === name);
+    expect(metric('5xx')).toHaveLength(1);
+    expect(metric('Throttles')).toHaveLength(
+      stack.api.functions.size + STREAM_CONSUMERS.filter(consumerPresent).length,
+    );
+    expect(metric('Errors').length).toBeGreaterThanOrEqual(1);
+    expect(metric('ApproximateNumberOfMessagesVisible')).toHaveLength(1);
+  });
+});
