@@ -94,8 +94,8 @@ async function respond(
 /**
  * C24: GET [base]/Binary/{id}/_history — the versions of one resource, newest first. Versions of
  * one resource have strictly increasing lastUpdated, so `_since` and `_at` cut the walk short: it
- * stops at the first version older than `_since`, and for `_at` after the first version older
- * than the period (the one that was current when it began).
+ * stops at the first version older than `_since`, and for `_at` after the version that was current
+ * when the period began (the newest one not after its start).
  */
 export async function historyInstance(req: FhirRequest, deps: QueryDeps): Promise<FhirResponse> {
   const org = requireId(req.params.organizationId, 'organizationId');
@@ -117,7 +117,7 @@ export async function historyInstance(req: FhirRequest, deps: QueryDeps): Promis
       break;
     }
     records.push(r);
-    if (p.at !== undefined && r.lastUpdated < p.at.lo) {
+    if (p.at !== undefined && r.lastUpdated <= p.at.lo) {
       stopped = true;
       break;
     }
