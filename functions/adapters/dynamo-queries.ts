@@ -22,24 +22,29 @@ interface SortRange {
  * inclusive BETWEEN whose exact bound values (positions already seen) are dropped afterwards.
  */
 export function sortRange(sk: string, q: Omit<RangeQuery, 'limit'>): SortRange | 'empty' | undefined {
-  let lower: { v: string; excl: boolean } | undefined = q.since ? { v: q.since, excl: false } : undefined;
+  let lower: string | undefined = q.since;
   let upper = q.before;
+  // Instants never equal a key (keys go on with `#…`), so only a position bound needs dropping.
+  let drop: string[] = [];
+  let lowerExclusive = false;
   if (q.after !== undefined) {
     if (q.order === 'asc') {
-      if (!lower || q.after >= lower.v) lower = { v: q.after, excl: true };
+      if (lower === undefined || q.after >= lower) {
+        lower = q.after;
+        lowerExclusive = true;
+        drop = [q.after];
+      }
     } else if (upper === undefined || q.after < upper) {
       upper = q.after;
+      drop = [q.after];
     }
   }
-  if (lower && upper !== undefined) {
-    if (lower.v >= upper) return 'empty';
-    return {
-      expr: `${sk} BETWEEN :lo AND :hi`,
-      values: { ':lo': lower.v, ':hi': upper },
-      drop: lower.excl ? [lower.v, upper] : [upper],
-    };
+  if (lower !== undefined && upper !== undefined) {
+    if (lower >= upper) return 'empty';
+    return { expr: `${sk} BETWEEN :lo AND :hi`, values: { ':lo': lower, ':hi': upper }, drop };
   }
-  if (lower) return { expr: `${sk} ${lower.excl ? '>' : '>='} :lo`, values: { ':lo': lower.v }, drop: [] };
+  if (lower !== undefined)
+    return { expr: `${sk} ${lowerExclusive ? '>' : '>='} :lo`, values: { ':lo': lower }, drop: [] };
   if (upper !== undefined) return { expr: `${sk} < :hi`, values: { ':hi': upper }, drop: [] };
   return undefined;
 }
