@@ -30,6 +30,12 @@ export const routes: RouteDef[] = [
   ...r('vread', ['GET', 'HEAD'], '/Binary/{id}/_history/{vid}', 'handlers/vread', 'read'),
   ...r('update', ['PUT'], '/Binary/{id}', 'handlers/update', 'write'),
   ...r('delete', ['DELETE'], '/Binary/{id}', 'handlers/delete', 'write'),
+  ...r('patch', ['PATCH'], '/Binary/{id}', 'handlers/patch', 'write'),
+  ...r('history-instance', ['GET', 'HEAD'], '/Binary/{id}/_history', 'handlers/history-instance', 'read'),
+  ...r('history-type', ['GET', 'HEAD'], '/Binary/_history', 'handlers/history-type', 'read'),
+  ...r('search', ['GET', 'HEAD'], '/Binary', 'handlers/search', 'read'),
+  ...r('search', ['POST'], '/Binary/_search', 'handlers/search', 'read'),
+  ...r('metadata', ['GET', 'HEAD'], '/metadata', 'handlers/metadata', 'public'),
 ];
 
 /** SMART scopes that satisfy each access level (C2); the authorizer checks one of them. */

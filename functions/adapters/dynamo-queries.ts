@@ -1,0 +1,255 @@
+import {
+  BatchGetCommand,
+  type DynamoDBDocumentClient,
+  QueryCommand,
+  type QueryCommandInput,
+} from '@aws-sdk/lib-dynamodb';
+import type { VersionRecord } from '../core/ports';
+import type { CurrentFilter, QueryPage, RangeQuery, VersionQueries } from '../core/queries';
+import { INDEX_BY_TENANT, INDEX_CURRENT_BY_TENANT, keys, recordFromItem } from './dynamo-repository';
+
+/** Key condition on one sort key, and the bound values a BETWEEN includes that must be dropped. */
+interface SortRange {
+  expr: string;
+  values: Record<string, string>;
+  drop: string[];
+}
+
+/**
+ * Turns since/before/after into one DynamoDB key condition on `sk`. Sort keys start with the
+ * 24-character lastUpdated instant, so comparing a key with an instant compares the instants;
+ * positions are whole keys. DynamoDB has a single condition per sort key, so two bounds become an
+ * inclusive BETWEEN whose exact bound values (positions already seen) are dropped afterwards.
+ */
+export function sortRange(sk: string, q: Omit<RangeQuery, 'limit'>): SortRange | 'empty' | undefined {
+  let lower: string | undefined = q.since;
+  let upper = q.before;
+  // Instants never equal a key (keys go on with `#…`), so only a position bound needs dropping.
+  let drop: string[] = [];
+  let lowerExclusive = false;
+  if (q.after !== undefined) {
+    if (q.order === 'asc') {
+      if (lower === undefined || q.after >= lower) {
+        lower = q.after;
+        lowerExclusive = true;
+        drop = [q.after];
+      }
+    } else if (upper === undefined || q.after < upper) {
+      upper = q.after;
+      drop = [q.after];
+    }
+  }
+  if (lower !== undefined && upper !== undefined) {
+    if (lower >= upper) return 'empty';
+    return { expr: `${sk} BETWEEN :lo AND :hi`, values: { ':lo': lower, ':hi': upper }, drop };
+  }
+  if (lower !== undefined)
+    return { expr: `${sk} ${lowerExclusive ? '>' : '>='} :lo`, values: { ':lo': lower }, drop: [] };
+  if (upper !== undefined) return { expr: `${sk} < :hi`, values: { ':hi': upper }, drop: [] };
+  return undefined;
+}
+
+function currentFilter(filter: CurrentFilter | undefined): {
+  expr?: string;
+  names: Record<string, string>;
+  values: Record<string, string>;
+} {
+  const parts: string[] = [];
+  const names: Record<string, string> = {};
+  const values: Record<string, string> = {};
+  (filter?.exclude ?? []).forEach((x, i) => {
+    names['#lu'] = 'lastUpdated';
+    values[`:xlo${i}`] = x.lo;
+    values[`:xhi${i}`] = x.hi;
+    parts.push(`(#lu < :xlo${i} OR #lu >= :xhi${i})`);
+  });
+  if (filter?.languages) {
+    names['#lang'] = 'language';
+    const vs = filter.languages.map((l, i) => {
+      values[`:lang${i}`] = l;
+      return `:lang${i}`;
+    });
+    parts.push(`#lang IN (${vs.join(', ')})`);
+  }
+  return { expr: parts.length > 0 ? parts.join(' AND ') : undefined, names, values };
+}
+
+/** DynamoDB rejects a Limit over this many items per page anyway (1 MB pages). */
+const MAX_PAGE = 1000;
+
+/**
+ * History and search over the table and its two GSIs (layout in dynamo-repository.ts). Every
+ * query is a Query on one partition (a resource, or a tenant in an index) with a key condition on
+ * the sort key: never a Scan, so a request reads the matching range only.
+ */
+export class DynamoVersionQueries implements VersionQueries {
+  constructor(
+    private readonly ddb: DynamoDBDocumentClient,
+    private readonly table: string,
+  ) {}
+
+  async resourceHistory(
+    org: string,
+    id: string,
+    q: { after?: string; before?: string; limit: number },
+  ): Promise<QueryPage> {
+    const pk = keys.resource(org, id);
+    const range =
+      q.after === undefined
+        ? { expr: 'begins_with(sk, :v)', values: { ':v': 'V#' }, drop: [] }
+        : {
+            expr: 'sk BETWEEN :lo AND :hi',
+            values: { ':lo': 'V#', ':hi': keys.version(Number(q.after)) },
+            drop: [keys.version(Number(q.after))],
+          };
+    return this.collect(
+      {
+        TableName: this.table,
+        KeyConditionExpression: `pk = :pk AND ${range.expr}`,
+        ...(q.before ? { FilterExpression: 'lastUpdated < :before' } : {}),
+        ExpressionAttributeValues: {
+          ':pk': pk,
+          ...range.values,
+          ...(q.before ? { ':before': q.before } : {}),
+        },
+        ScanIndexForward: false,
+        ConsistentRead: true,
+      },
+      'sk',
+      range.drop,
+      q.limit,
+      (item) => String(item.vid),
+    );
+  }
+
+  tenantHistory(org: string, q: RangeQuery): Promise<QueryPage> {
+    const range = sortRange('tsk', q);
+    if (range === 'empty') return Promise.resolve({ records: [], examined: 0 });
+    return this.collect(
+      {
+        TableName: this.table,
+        IndexName: INDEX_BY_TENANT,
+        KeyConditionExpression: `tpk = :org${range ? ` AND ${range.expr}` : ''}`,
+        ExpressionAttributeValues: { ':org': org, ...range?.values },
+        ScanIndexForward: q.order === 'asc',
+      },
+      'tsk',
+      range?.drop ?? [],
+      q.limit,
+      (item) => String(item.tsk),
+    );
+  }
+
+  currentByLastUpdated(org: string, q: RangeQuery, filter?: CurrentFilter): Promise<QueryPage> {
+    const range = sortRange('csk', q);
+    if (range === 'empty') return Promise.resolve({ records: [], examined: 0 });
+    const f = currentFilter(filter);
+    return this.collect(
+      {
+        TableName: this.table,
+        IndexName: INDEX_CURRENT_BY_TENANT,
+        KeyConditionExpression: `cpk = :org${range ? ` AND ${range.expr}` : ''}`,
+        ...(f.expr ? { FilterExpression: f.expr, ExpressionAttributeNames: f.names } : {}),
+        ExpressionAttributeValues: { ':org': org, ...range?.values, ...f.values },
+        ScanIndexForward: q.order === 'asc',
+      },
+      'csk',
+      range?.drop ?? [],
+      q.limit,
+      (item) => String(item.csk),
+    );
+  }
+
+  async countCurrent(
+    org: string,
+    q: Pick<RangeQuery, 'since' | 'before'>,
+    filter?: CurrentFilter,
+  ): Promise<{ count: number; examined: number }> {
+    const range = sortRange('csk', { ...q, order: 'asc' });
+    if (range === 'empty') return { count: 0, examined: 0 };
+    const f = currentFilter(filter);
+    let count = 0;
+    let examined = 0;
+    let start: Record<string, unknown> | undefined;
+    do {
+      const out = await this.ddb.send(
+        new QueryCommand({
+          TableName: this.table,
+          IndexName: INDEX_CURRENT_BY_TENANT,
+          KeyConditionExpression: `cpk = :org${range ? ` AND ${range.expr}` : ''}`,
+          ...(f.expr ? { FilterExpression: f.expr, ExpressionAttributeNames: f.names } : {}),
+          ExpressionAttributeValues: { ':org': org, ...range?.values, ...f.values },
+          Select: 'COUNT',
+          ExclusiveStartKey: start,
+        }),
+      );
+      count += out.Count ?? 0;
+      examined += out.ScannedCount ?? 0;
+      start = out.LastEvaluatedKey;
+    } while (start);
+    return { count, examined };
+  }
+
+  async heads(org: string, ids: string[]): Promise<VersionRecord[]> {
+    const out: VersionRecord[] = [];
+    for (let i = 0; i < ids.length; i += 100) {
+      let pending: Record<string, unknown>[] | undefined = ids
+        .slice(i, i + 100)
+        .map((id) => ({ pk: keys.resource(org, id), sk: keys.head }));
+      for (let attempt = 0; pending && pending.length > 0; attempt++) {
+        if (attempt > 0) await new Promise((r) => setTimeout(r, Math.min(50 * 2 ** attempt, 1000)));
+        const res = await this.ddb.send(
+          new BatchGetCommand({
+            RequestItems: { [this.table]: { Keys: pending, ConsistentRead: true } },
+          }),
+        );
+        for (const item of res.Responses?.[this.table] ?? []) out.push(recordFromItem(item));
+        pending = res.UnprocessedKeys?.[this.table]?.Keys as Record<string, unknown>[] | undefined;
+        if (attempt > 8 && pending && pending.length > 0) throw new Error('BatchGet kept items unprocessed');
+      }
+    }
+    return out;
+  }
+
+  /**
+   * Pages through one Query until `limit + 1` records are found (the extra one says whether a
+   * next page exists) or the range ends. Limit is sized to what is still missing, so the store
+   * examines little beyond the records returned (filters aside).
+   */
+  private async collect(
+    input: QueryCommandInput,
+    sk: string,
+    drop: string[],
+    limit: number,
+    position: (item: Record<string, unknown>) => string,
+  ): Promise<QueryPage> {
+    const items: Record<string, unknown>[] = [];
+    let examined = 0;
+    let consumed: number | undefined;
+    let start: Record<string, unknown> | undefined;
+    do {
+      const out = await this.ddb.send(
+        new QueryCommand({
+          ...input,
+          Limit: Math.min(Math.max(limit + 1 - items.length + drop.length, 1), MAX_PAGE),
+          ExclusiveStartKey: start,
+          ReturnConsumedCapacity: 'TOTAL',
+        }),
+      );
+      examined += out.ScannedCount ?? 0;
+      if (out.ConsumedCapacity?.CapacityUnits !== undefined)
+        consumed = (consumed ?? 0) + out.ConsumedCapacity.CapacityUnits;
+      for (const item of out.Items ?? []) if (!drop.includes(String(item[sk]))) items.push(item);
+      start = out.LastEvaluatedKey;
+    } while (start && items.length <= limit);
+    const more = items.length > limit;
+    const kept = items.slice(0, limit);
+    const last = kept[kept.length - 1];
+    return {
+      records: kept.map(recordFromItem),
+      next: more && last ? position(last) : undefined,
+      examined,
+      ...(consumed !== undefined ? { consumedCapacity: consumed } : {}),
+    };
+  }
+}

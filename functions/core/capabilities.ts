@@ -1,0 +1,134 @@
+import type { CapabilityStatement, CapabilityStatementRestResourceOperation } from 'fhir/r4';
+import type { FhirRequest, FhirResponse } from './http';
+import { requireJsonFormat } from './media';
+import { fhirJson } from './operations';
+import { SEARCH_PARAMS } from './search';
+
+/** What the CapabilityStatement needs of a route (functions/routes.ts RouteDef). */
+export interface RouteShape {
+  method: string;
+  path: string;
+}
+
+type Interaction =
+  | 'read'
+  | 'vread'
+  | 'update'
+  | 'patch'
+  | 'delete'
+  | 'history-instance'
+  | 'history-type'
+  | 'create'
+  | 'search-type';
+
+/** The FHIR interaction a route implements, from its method and path below `[base]`. */
+export function interactionOf(route: RouteShape): Interaction | undefined {
+  const rel = route.path.replace(/^.*\/fhir\/4/, '');
+  const key = `${route.method} ${rel.replace(/\{[^}]+\}/g, '{}')}`;
+  const table: Record<string, Interaction> = {
+    'GET /Binary/{}': 'read',
+    'GET /Binary/{}/_history/{}': 'vread',
+    'PUT /Binary/{}': 'update',
+    'PATCH /Binary/{}': 'patch',
+    'DELETE /Binary/{}': 'delete',
+    'GET /Binary/{}/_history': 'history-instance',
+    'GET /Binary/_history': 'history-type',
+    'POST /Binary': 'create',
+    'GET /Binary': 'search-type',
+    'POST /Binary/_search': 'search-type',
+  };
+  return table[key];
+}
+
+/** The operation (`$name`) a route serves, if any: the first `$` segment of its path. */
+export function operationOf(route: RouteShape): string | undefined {
+  return route.path
+    .split('/')
+    .find((s) => s.startsWith('$'))
+    ?.slice(1);
+}
+
+const ORDER: Interaction[] = [
+  'read',
+  'vread',
+  'update',
+  'patch',
+  'delete',
+  'history-instance',
+  'history-type',
+  'create',
+  'search-type',
+];
+
+const OPERATION_DEFINITIONS: Record<string, string> = {
+  export: 'http://hl7.org/fhir/uv/bulkdata/OperationDefinition/export',
+};
+
+/**
+ * C27: the CapabilityStatement, derived from the route table so it always states exactly what
+ * is deployed: a route added to functions/routes.ts shows up here without further edits.
+ */
+export function capabilityStatement(routes: RouteShape[], baseUrl: string): CapabilityStatement {
+  const interactions = new Set(routes.map(interactionOf).filter((i): i is Interaction => i !== undefined));
+  const operations = [...new Set(routes.map(operationOf).filter((o): o is string => o !== undefined))].sort();
+  const operation: CapabilityStatementRestResourceOperation[] = operations.map((name) => ({
+    name,
+    definition: OPERATION_DEFINITIONS[name] ?? `${baseUrl}/OperationDefinition/Binary-${name}`,
+  }));
+  const searchable = interactions.has('search-type');
+  return {
+    resourceType: 'CapabilityStatement',
+    status: 'active',
+    date: '2026-01-01',
+    kind: 'instance',
+    software: { name: 'fhir-binary-aws', version: '0.1.0' },
+    implementation: { description: 'Serverless FHIR R4 Binary service for AWS', url: baseUrl },
+    fhirVersion: '4.0.1',
+    format: ['json'],
+    patchFormat: interactions.has('patch') ? ['application/json-patch+json'] : [],
+    rest: [
+      {
+        mode: 'server',
+        security: {
+          cors: true,
+          service: [
+            {
+              coding: [
+                {
+                  system: 'http://terminology.hl7.org/CodeSystem/restful-security-service',
+                  code: 'SMART-on-FHIR',
+                },
+              ],
+            },
+          ],
+          description:
+            'Bearer JWT with the organizations claim naming the tenant and SMART system scopes: ' +
+            'system/Binary.read (or .rs) for reads, system/Binary.write (or .cud) for writes, system/Binary.* for both.',
+        },
+        resource: [
+          {
+            type: 'Binary',
+            interaction: ORDER.filter((i) => interactions.has(i)).map((code) => ({ code })),
+            versioning: 'versioned',
+            readHistory: interactions.has('vread'),
+            updateCreate: interactions.has('update'),
+            conditionalCreate: false,
+            conditionalRead: interactions.has('read') ? 'full-support' : 'not-supported',
+            conditionalUpdate: false,
+            conditionalDelete: 'not-supported',
+            ...(searchable ? { searchParam: SEARCH_PARAMS.map((p) => ({ ...p })) } : {}),
+            ...(operation.length > 0 ? { operation } : {}),
+          },
+        ],
+      },
+    ],
+  };
+}
+
+/** GET [base]/metadata: public (C2), so clients can discover the service before they log in. */
+export function metadata(routes: RouteShape[]) {
+  return async (req: FhirRequest): Promise<FhirResponse> => {
+    requireJsonFormat(req);
+    return fhirJson(200, capabilityStatement(routes, req.baseUrl));
+  };
+}

@@ -1,0 +1,159 @@
+import type { Bundle, BundleLink } from 'fhir/r4';
+import { buildBundle, type EntrySpec } from './bundle';
+import { etag } from './conditional';
+import type { FhirRequest, FhirResponse } from './http';
+import { queryOne } from './http';
+import { requireId } from './ids';
+import { requireJsonFormat } from './media';
+import { fhirJson } from './operations';
+import { notFound } from './outcome';
+import type { VersionRecord } from './ports';
+import type { QueryDeps } from './queries';
+import { decodeCursor, encodeCursor, parseCount, requireDate } from './search-params';
+
+/** C24: one version as a history entry; a delete entry has no resource. */
+export function historyEntry(base: string, r: VersionRecord): EntrySpec {
+  return {
+    entry: {
+      fullUrl: `${base}/Binary/${r.id}`,
+      request: { method: r.method, url: r.method === 'POST' ? 'Binary' : `Binary/${r.id}` },
+      response: {
+        status: r.deleted ? '204 No Content' : r.created ? '201 Created' : '200 OK',
+        etag: etag(r.vid),
+        lastModified: r.lastUpdated,
+      },
+    },
+    record: r.deleted ? undefined : r,
+  };
+}
+
+/** A link to `path` with these parameters, in the order given. */
+export function pageLink(
+  relation: string,
+  base: string,
+  path: string,
+  params: [string, string][],
+): BundleLink {
+  const qs = new URLSearchParams(params).toString();
+  return { relation, url: `${base}${path}${qs ? `?${qs}` : ''}` };
+}
+
+interface HistoryParams {
+  count: number;
+  since?: string;
+  at?: { lo: string; hi: string };
+  /** The parameters as used, for the self and next links. */
+  used: [string, string][];
+}
+
+function historyParams(req: FhirRequest): HistoryParams {
+  requireJsonFormat(req);
+  const count = parseCount(queryOne(req, '_count'));
+  const sinceRaw = queryOne(req, '_since');
+  const atRaw = queryOne(req, '_at');
+  const since = sinceRaw === undefined ? undefined : requireDate('_since', sinceRaw).lo;
+  const at = atRaw === undefined ? undefined : requireDate('_at', atRaw);
+  const used: [string, string][] = [['_count', String(count)]];
+  if (sinceRaw !== undefined) used.push(['_since', sinceRaw]);
+  if (atRaw !== undefined) used.push(['_at', atRaw]);
+  return { count, since, at, used };
+}
+
+async function respond(
+  req: FhirRequest,
+  deps: QueryDeps,
+  path: string,
+  p: HistoryParams,
+  cursor: string | undefined,
+  records: VersionRecord[],
+  next: string | undefined,
+  total: number | undefined,
+): Promise<FhirResponse> {
+  const link = [
+    pageLink('self', req.baseUrl, path, [...p.used, ...(cursor ? [['_cursor', cursor]] : [])] as [
+      string,
+      string,
+    ][]),
+  ];
+  if (next !== undefined)
+    link.push(pageLink('next', req.baseUrl, path, [...p.used, ['_cursor', encodeCursor(next)]]));
+  const shell: Omit<Bundle, 'entry'> = {
+    resourceType: 'Bundle',
+    type: 'history',
+    ...(total !== undefined ? { total } : {}),
+    link,
+  };
+  const { bundle, inlineBytes } = await buildBundle(
+    deps,
+    shell,
+    records.map((r) => historyEntry(req.baseUrl, r)),
+  );
+  return { ...fhirJson(200, bundle), audit: { resourceId: req.params.id, bytes: inlineBytes } };
+}
+
+/**
+ * C24: GET [base]/Binary/{id}/_history — the versions of one resource, newest first. Versions of
+ * one resource have strictly increasing lastUpdated, so `_since` and `_at` cut the walk short: it
+ * stops at the first version older than `_since`, and for `_at` after the version that was current
+ * when the period began (the newest one not after its start).
+ */
+export async function historyInstance(req: FhirRequest, deps: QueryDeps): Promise<FhirResponse> {
+  const org = requireId(req.params.organizationId, 'organizationId');
+  const id = requireId(req.params.id, 'id');
+  const p = historyParams(req);
+  const cursorRaw = queryOne(req, '_cursor');
+  const after = decodeCursor(cursorRaw, /^[1-9][0-9]{0,9}$/);
+  const head = await deps.repo.current(org, id);
+  if (!head) throw notFound(`Binary/${id} does not exist, so it has no history.`);
+  const total = p.since === undefined && p.at === undefined ? head.vid : undefined;
+  if (p.count === 0) return respond(req, deps, `/Binary/${id}/_history`, p, cursorRaw, [], undefined, total);
+
+  const page = await deps.queries.resourceHistory(org, id, { after, before: p.at?.hi, limit: p.count });
+  const records: VersionRecord[] = [];
+  let stopped = false;
+  for (const r of page.records) {
+    if (p.since !== undefined && r.lastUpdated < p.since) {
+      stopped = true;
+      break;
+    }
+    records.push(r);
+    if (p.at !== undefined && r.lastUpdated <= p.at.lo) {
+      stopped = true;
+      break;
+    }
+  }
+  return respond(
+    req,
+    deps,
+    `/Binary/${id}/_history`,
+    p,
+    cursorRaw,
+    records,
+    stopped ? undefined : page.next,
+    total,
+  );
+}
+
+/**
+ * C24: GET [base]/Binary/_history — every version of the tenant's Binaries, newest first, from
+ * the `byTenant` index. `_at` here lists the versions written during the period.
+ */
+export async function historyType(req: FhirRequest, deps: QueryDeps): Promise<FhirResponse> {
+  const org = requireId(req.params.organizationId, 'organizationId');
+  const p = historyParams(req);
+  const cursorRaw = queryOne(req, '_cursor');
+  const after = decodeCursor(cursorRaw, /^[\x21-\x7e]{1,400}$/);
+  if (p.count === 0) return respond(req, deps, '/Binary/_history', p, cursorRaw, [], undefined, undefined);
+  const since = [p.since, p.at?.lo]
+    .filter((x): x is string => x !== undefined)
+    .sort()
+    .pop();
+  const page = await deps.queries.tenantHistory(org, {
+    since,
+    before: p.at?.hi,
+    after,
+    order: 'desc',
+    limit: p.count,
+  });
+  return respond(req, deps, '/Binary/_history', p, cursorRaw, page.records, page.next, undefined);
+}

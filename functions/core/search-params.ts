@@ -1,0 +1,158 @@
+/**
+ * Parsing of the query parameters shared by history (C24) and search (C25): `_count`, FHIR
+ * dates with their implicit precision ranges, `_lastUpdated` prefixes, and paging cursors.
+ */
+import { badRequest } from './outcome';
+
+export const DEFAULT_COUNT = 50;
+export const MAX_COUNT = 1000;
+
+/** `_count`: a non-negative integer; over the maximum it is lowered to it (search.html#count). */
+export function parseCount(value: string | undefined, name = '_count'): number {
+  if (value === undefined) return DEFAULT_COUNT;
+  if (!/^\d{1,9}$/.test(value.trim()))
+    throw badRequest(`${name}=${value} is not a non-negative integer: use e.g. ${name}=50.`, 'value');
+  return Math.min(Number(value.trim()), MAX_COUNT);
+}
+
+/** A FHIR date/dateTime/instant as the half-open interval of instants it covers. */
+export interface InstantRange {
+  lo: string;
+  hi: string;
+}
+
+const MIN_T = Date.parse('0001-01-01T00:00:00.000Z');
+const MAX_T = Date.parse('9999-12-31T23:59:59.999Z');
+
+const DATE =
+  /^(\d{4})(?:-(\d{2})(?:-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?(Z|[+-]\d{2}:\d{2})?)?)?)?$/;
+
+/**
+ * The implicit range of a FHIR date value (search.html#date): `2024` covers the whole year,
+ * `2024-03-01T10:00:00Z` one second, `…:00.123Z` one millisecond. Values without a time zone are
+ * read in UTC, the server's zone. Returns undefined when the value is not a FHIR date.
+ */
+export function dateRange(value: string): InstantRange | undefined {
+  const m = DATE.exec(value.trim());
+  if (!m) return undefined;
+  const [, y, mo, d, h, mi, s, frac, tz] = m;
+  const year = Number(y);
+  const month = mo === undefined ? 0 : Number(mo) - 1;
+  const day = d === undefined ? 1 : Number(d);
+  if (month > 11 || day < 1 || day > 31) return undefined;
+  const hour = h === undefined ? 0 : Number(h);
+  const minute = mi === undefined ? 0 : Number(mi);
+  const second = s === undefined ? 0 : Number(s);
+  if (hour > 23 || minute > 59 || second > 59) return undefined;
+  const ms = frac === undefined ? 0 : Number(frac.slice(0, 3).padEnd(3, '0'));
+  let offsetMin = 0;
+  if (tz !== undefined && tz !== 'Z') {
+    const sign = tz.startsWith('-') ? -1 : 1;
+    offsetMin = sign * (Number(tz.slice(1, 3)) * 60 + Number(tz.slice(4, 6)));
+  }
+  const start = new Date(Date.UTC(year, month, day, hour, minute, second, ms));
+  start.setUTCFullYear(year); // Date.UTC maps years 0–99 to 1900–1999.
+  if (start.getUTCDate() !== day) return undefined; // e.g. 2024-02-30
+  const t0 = start.getTime() - offsetMin * 60_000;
+  let t1: number;
+  if (mo === undefined) t1 = Date.UTC(year + 1, 0, 1) - offsetMin * 60_000;
+  else if (d === undefined) t1 = Date.UTC(year, month + 1, 1) - offsetMin * 60_000;
+  else if (h === undefined) t1 = t0 + 86_400_000;
+  else if (s === undefined) t1 = t0 + 60_000;
+  else if (frac === undefined) t1 = t0 + 1000;
+  else t1 = t0 + 10 ** Math.max(0, 3 - frac.length);
+  if (!Number.isFinite(t0) || !Number.isFinite(t1) || t0 < MIN_T) return undefined;
+  // Keys compare as strings: keep both bounds inside the 4-digit years ISO strings sort by.
+  return { lo: new Date(t0).toISOString(), hi: new Date(Math.min(t1, MAX_T)).toISOString() };
+}
+
+export function requireDate(name: string, value: string): InstantRange {
+  const r = dateRange(value);
+  if (!r)
+    throw badRequest(
+      `${name}=${value} is not a FHIR date: use e.g. 2024-03-01, 2024-03-01T10:00:00Z or 2024-03-01T10:00:00.000+01:00.`,
+      'value',
+    );
+  return r;
+}
+
+/** The instants a set of `_lastUpdated` values allows: one interval, minus the `ne` holes. */
+export interface LastUpdatedFilter {
+  since?: string;
+  before?: string;
+  exclude: InstantRange[];
+  /** True when the intervals cannot intersect: nothing matches. */
+  empty: boolean;
+}
+
+const PREFIXES = ['eq', 'ne', 'gt', 'lt', 'ge', 'le', 'sa', 'eb'] as const;
+
+/**
+ * `_lastUpdated` with FHIR prefixes against a point in time (search.html#prefix). Repeated values
+ * AND together; a comma list ORs, which we only accept with a single value.
+ */
+export function parseLastUpdated(values: string[]): LastUpdatedFilter {
+  const out: LastUpdatedFilter = { exclude: [], empty: false };
+  const raise = (lo?: string) => {
+    if (lo !== undefined && (out.since === undefined || lo > out.since)) out.since = lo;
+  };
+  const lower = (hi?: string) => {
+    if (hi !== undefined && (out.before === undefined || hi < out.before)) out.before = hi;
+  };
+  for (const raw of values) {
+    if (raw.includes(','))
+      throw badRequest(
+        `_lastUpdated=${raw}: a comma list of dates is not supported; repeat the parameter for a range.`,
+        'not-supported',
+      );
+    const p = /^[a-z]{2}/.exec(raw)?.[0];
+    const prefix = p && (PREFIXES as readonly string[]).includes(p) ? p : undefined;
+    if (p && !prefix && !/^\d/.test(raw))
+      throw badRequest(`_lastUpdated prefix "${p}" is unknown: use one of ${PREFIXES.join(' ')}.`, 'value');
+    const r = requireDate('_lastUpdated', prefix ? raw.slice(2) : raw);
+    switch (prefix ?? 'eq') {
+      case 'eq':
+        raise(r.lo);
+        lower(r.hi);
+        break;
+      case 'ne':
+        out.exclude.push(r);
+        break;
+      case 'gt':
+      case 'sa':
+        raise(r.hi);
+        break;
+      case 'ge':
+        raise(r.lo);
+        break;
+      case 'lt':
+      case 'eb':
+        lower(r.lo);
+        break;
+      case 'le':
+        lower(r.hi);
+        break;
+    }
+  }
+  out.empty = out.since !== undefined && out.before !== undefined && out.since >= out.before;
+  return out;
+}
+
+/** True when an instant passes a _lastUpdated filter (used where no index applies, e.g. `_id`). */
+export function matchesLastUpdated(f: LastUpdatedFilter, instant: string): boolean {
+  if (f.empty) return false;
+  if (f.since !== undefined && instant < f.since) return false;
+  if (f.before !== undefined && instant >= f.before) return false;
+  return f.exclude.every((x) => instant < x.lo || instant >= x.hi);
+}
+
+/** Opaque paging cursor: base64url of the index position the next page continues after. */
+export const encodeCursor = (position: string) => Buffer.from(position, 'utf8').toString('base64url');
+
+export function decodeCursor(value: string | undefined, valid: RegExp): string | undefined {
+  if (value === undefined) return undefined;
+  const s = /^[A-Za-z0-9_-]{1,600}$/.test(value) ? Buffer.from(value, 'base64url').toString('utf8') : '';
+  if (!valid.test(s))
+    throw badRequest("The paging cursor is invalid: follow the Bundle's next link as given.", 'value');
+  return s;
+}
