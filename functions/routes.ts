@@ -30,6 +30,18 @@ export const routes: RouteDef[] = [
   ...r('vread', ['GET', 'HEAD'], '/Binary/{id}/_history/{vid}', 'handlers/vread', 'read'),
   ...r('update', ['PUT'], '/Binary/{id}', 'handlers/update', 'write'),
   ...r('delete', ['DELETE'], '/Binary/{id}', 'handlers/delete', 'write'),
+  // $upload (C28–C30; status hands out PUT URLs, so it needs write scope): literal `$upload` segments outrank `{id}` in both API Gateway and local/router.ts.
+  ...r('upload-start', ['POST'], '/Binary/$upload', 'handlers/upload-start', 'write'),
+  ...r('upload-start-id', ['POST'], '/Binary/{id}/$upload', 'handlers/upload-start', 'write'),
+  ...r('upload-status', ['GET'], '/Binary/$upload/{uploadId}', 'handlers/upload-status', 'write'),
+  ...r(
+    'upload-complete',
+    ['POST'],
+    '/Binary/$upload/{uploadId}/complete',
+    'handlers/upload-complete',
+    'write',
+  ),
+  ...r('upload-abort', ['DELETE'], '/Binary/$upload/{uploadId}', 'handlers/upload-abort', 'write'),
 ];
 
 /** SMART scopes that satisfy each access level (C2); the authorizer checks one of them. */
