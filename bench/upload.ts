@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createHash, randomFillSync } from 'node:crypto';
-import { closeSync, createReadStream, mkdtempSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -111,7 +111,6 @@ export async function runBench(): Promise<void> {
     const tail = Buffer.from(await (await fetch(url, { headers: { range: 'bytes=-1024' } })).arrayBuffer());
     const fd = openSync(f300, 'r');
     const want = Buffer.alloc(1024);
-    const { readSync } = await import('node:fs');
     readSync(fd, want, 0, 1024, 300 * MiB - 1024);
     closeSync(fd);
     console.log(`Range bytes=-1024: ${tail.equals(want) ? 'RIGHT' : 'WRONG'}`);

@@ -50,6 +50,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       maxUpdateBytes: intFrom(env, 'MAX_UPDATE_BYTES', 2048 * MiB),
       partUrlSeconds: Math.min(intFrom(env, 'UPLOAD_PART_URL_SECONDS', 3600), 3600),
       sessionSeconds: intFrom(env, 'UPLOAD_SESSION_SECONDS', 24 * 3600),
+      // Emulators (moto) copy the whole object for every ranged GET: one stream there.
+      verifyRangeBytes: intFrom(env, 'UPLOAD_VERIFY_RANGE_BYTES', env.AWS_ENDPOINT_URL ? 0 : 16 * MiB),
+      verifyParallel: intFrom(env, 'UPLOAD_VERIFY_PARALLEL', 4),
     },
   };
 }

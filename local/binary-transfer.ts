@@ -210,7 +210,13 @@ export async function uploadFile(o: UploadOptions): Promise<UploadResult> {
     await fh.close();
   }
 
-  const res = await fetch(state!.completeUrl, { method: 'POST', headers: auth, signal: o.signal });
+  // A completion that outlived API Gateway's 30 s (502/503/504) keeps running server-side and
+  // records its progress; asking again resumes it.
+  let res = await fetch(state!.completeUrl, { method: 'POST', headers: auth, signal: o.signal });
+  for (let attempt = 1; attempt < 6 && res.status >= 502 && res.status <= 504; attempt++) {
+    await new Promise((r) => setTimeout(r, 2000 * attempt));
+    res = await fetch(state!.completeUrl, { method: 'POST', headers: auth, signal: o.signal });
+  }
   if (res.status !== 201 && res.status !== 200) {
     const text = await res.text();
     // The server keeps the session when a retry can still succeed; so does the state file.

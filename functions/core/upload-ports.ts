@@ -78,4 +78,10 @@ export interface UploadConfig {
   partUrlSeconds: number;
   /** Seconds a session accepts parts and completion. */
   sessionSeconds: number;
+  /**
+   * Verification of a declared sha256 reads the object in ranges of this size, `verifyParallel`
+   * at a time (S3 serves parallel ranged GETs faster than one stream); 0 = one streaming GET.
+   */
+  verifyRangeBytes: number;
+  verifyParallel: number;
 }

@@ -7,7 +7,7 @@ import { isValidId, requireId } from './ids';
 import { mediaType } from './media';
 import { writeResponse } from './operations';
 import { badRequest, notFound, notSupported, tooLong, unprocessable } from './outcome';
-import type { CoreDeps } from './ports';
+import type { CoreDeps, VersionRecord } from './ports';
 import { reapIntent } from './reaper';
 import type {
   MultipartStore,
@@ -298,12 +298,22 @@ export async function sha256OfObject(
     for await (const b of store.stream(key, r)) bufs.push(b);
     return bufs;
   };
+  // A single range is hashed as it streams; only read-ahead ranges are buffered.
+  if (ranges.length === 1) {
+    for await (const b of store.stream(key, ranges[0]!)) hash.update(b);
+    return hash.digest('base64');
+  }
   const inflight: Promise<Uint8Array[]>[] = [];
+  const ahead = (r: { start: number; end: number }) => {
+    const p = read(r);
+    p.catch(() => {}); // surfaced when awaited in order; never an unhandled rejection meanwhile
+    inflight.push(p);
+  };
   let next = 0;
-  while (next < ranges.length && inflight.length < window) inflight.push(read(ranges[next++]!));
+  while (next < ranges.length && inflight.length < window) ahead(ranges[next++]!);
   while (inflight.length > 0) {
     const bufs = await inflight.shift()!;
-    if (next < ranges.length) inflight.push(read(ranges[next++]!));
+    if (next < ranges.length) ahead(ranges[next++]!);
     for (const b of bufs) hash.update(b);
   }
   return hash.digest('base64');
@@ -351,21 +361,36 @@ export async function completeUpload(req: FhirRequest, deps: UploadDeps): Promis
       `The stored object holds ${object?.size ?? 0} bytes but the declared size is ${s.size}.`,
     );
   if (s.sha256 !== undefined && !s.verified) {
-    const actual = await sha256OfObject(deps.multipart, s.blobKey, s.size);
+    const { verifyRangeBytes, verifyParallel } = deps.upload;
+    const actual = await sha256OfObject(
+      deps.multipart,
+      s.blobKey,
+      s.size,
+      verifyRangeBytes > 0 ? verifyRangeBytes : s.size,
+      Math.max(1, verifyParallel),
+    );
     if (actual !== s.sha256)
       throw await mismatch(`The content's SHA-256 is ${actual} but the declared sha256 is ${s.sha256}.`);
     await deps.sessions.mark(s.uploadId, { verified: true });
   }
 
   const { resource } = binaryFromRaw(s.contentType, s.securityContext, new Uint8Array(0));
-  const record = await commitVersion(deps, {
-    org: s.org,
-    id: s.id,
-    method: s.mode === 'create' ? 'POST' : 'PUT',
-    ifMatch,
-    mustBeNew: s.mode === 'create',
-    content: () => ({ resource, size: s.size, blobKey: s.blobKey, sha256: s.sha256, intentKey: s.blobKey }),
-  });
+  let record: VersionRecord | undefined;
+  try {
+    record = await commitVersion(deps, {
+      org: s.org,
+      id: s.id,
+      method: s.mode === 'create' ? 'POST' : 'PUT',
+      ifMatch,
+      mustBeNew: s.mode === 'create',
+      content: () => ({ resource, size: s.size, blobKey: s.blobKey, sha256: s.sha256, intentKey: s.blobKey }),
+    });
+  } catch (e) {
+    // A concurrent retry of this same completion committed first: answer with its version.
+    const now = await deps.repo.current(s.org, s.id);
+    if (now?.blobKey !== s.blobKey) throw e;
+    record = now;
+  }
   await deps.sessions.delete(s.uploadId);
   return writeResponse(req, record!, 'absent', false);
 }
