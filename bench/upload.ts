@@ -150,11 +150,29 @@ export async function runBench(): Promise<void> {
     console.log(`1 GiB upload: ${((Date.now() - t1) / 1000).toFixed(1)} s total, ${res.location}`);
     console.log(
       `1 GiB completion (list parts, assemble, verify sha256 by streaming 1 GiB, commit): ${(completeMs / 1000).toFixed(1)} s` +
-        ` → ${((1024 / completeMs) * 1000).toFixed(0)} MiB/s verification throughput from moto (upper bound on cost)`,
+        '',
     );
     console.log(
       `server RSS: ${(before / 1024).toFixed(0)} MiB before, peak ${(peakUpload / 1024).toFixed(0)} MiB while parts were PUT, ` +
         `peak ${(peakComplete / 1024).toFixed(0)} MiB during completion`,
+    );
+    // The same without a declared sha256: the difference is what verification costs.
+    let stored2 = 0;
+    let t2 = 0;
+    await uploadFile({
+      base,
+      token,
+      file: f1g,
+      sha256: false,
+      stateDir: join(dir, 'state'),
+      onPart: () => {
+        if (++stored2 === parts) t2 = Date.now();
+      },
+    });
+    const plainMs = Date.now() - t2;
+    console.log(
+      `1 GiB completion without sha256: ${(plainMs / 1000).toFixed(1)} s → verifying 1 GiB cost ${((completeMs - plainMs) / 1000).toFixed(1)} s ` +
+        `(${((1024 / Math.max(1, completeMs - plainMs)) * 1000).toFixed(0)} MiB/s streamed from moto and hashed)`,
     );
     rmSync(f1g);
   } finally {
