@@ -1,4 +1,5 @@
 import type { CoreConfig } from './core/ports';
+import type { UploadConfig } from './core/upload-ports';
 
 const MiB = 1024 * 1024;
 
@@ -12,6 +13,8 @@ export interface AppConfig {
   /** SNS topic of the emitter; only the emitter needs it. */
   topicArn?: string;
   core: CoreConfig;
+  /** `$upload` limits (C28). */
+  upload: UploadConfig;
 }
 
 function intFrom(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
@@ -41,6 +44,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       maxInlineBytes: intFrom(env, 'MAX_INLINE_BYTES', 4 * MiB),
       presignGetSeconds: Math.min(intFrom(env, 'PRESIGN_GET_SECONDS', 300), 300),
       intentTtlSeconds: intFrom(env, 'INTENT_TTL_SECONDS', 3600),
+    },
+    upload: {
+      maxCreateBytes: intFrom(env, 'MAX_CREATE_BYTES', 1024 * MiB),
+      maxUpdateBytes: intFrom(env, 'MAX_UPDATE_BYTES', 2048 * MiB),
+      partUrlSeconds: Math.min(intFrom(env, 'UPLOAD_PART_URL_SECONDS', 3600), 3600),
+      sessionSeconds: intFrom(env, 'UPLOAD_SESSION_SECONDS', 24 * 3600),
+      // Emulators (moto) copy the whole object for every ranged GET: one stream there.
+      verifyRangeBytes: intFrom(env, 'UPLOAD_VERIFY_RANGE_BYTES', env.AWS_ENDPOINT_URL ? 0 : 16 * MiB),
+      verifyParallel: intFrom(env, 'UPLOAD_VERIFY_PARALLEL', 4),
     },
   };
 }

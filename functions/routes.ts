@@ -36,6 +36,18 @@ export const routes: RouteDef[] = [
   ...r('search', ['GET', 'HEAD'], '/Binary', 'handlers/search', 'read'),
   ...r('search', ['POST'], '/Binary/_search', 'handlers/search', 'read'),
   ...r('metadata', ['GET', 'HEAD'], '/metadata', 'handlers/metadata', 'public'),
+  // $upload (C28–C30; status hands out PUT URLs, so it needs write scope): literal `$upload` segments outrank `{id}` in both API Gateway and local/router.ts.
+  ...r('upload-start', ['POST'], '/Binary/$upload', 'handlers/upload-start', 'write'),
+  ...r('upload-start-id', ['POST'], '/Binary/{id}/$upload', 'handlers/upload-start', 'write'),
+  ...r('upload-status', ['GET'], '/Binary/$upload/{uploadId}', 'handlers/upload-status', 'write'),
+  ...r(
+    'upload-complete',
+    ['POST'],
+    '/Binary/$upload/{uploadId}/complete',
+    'handlers/upload-complete',
+    'write',
+  ),
+  ...r('upload-abort', ['DELETE'], '/Binary/$upload/{uploadId}', 'handlers/upload-abort', 'write'),
 ];
 
 /** SMART scopes that satisfy each access level (C2); the authorizer checks one of them. */

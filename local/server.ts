@@ -5,6 +5,7 @@ import { FHIR_JSON_CONTENT_TYPE } from '../functions/core/media';
 import { operationOutcome } from '../functions/core/outcome';
 import type { HttpResult } from '../functions/http/event';
 import { verifyToken } from './dev-auth';
+import { allowedOrigins } from './provision';
 import { matchRoute } from './router';
 
 type Handler = (event: APIGatewayProxyEventV2WithJWTAuthorizer, context: Context) => Promise<HttpResult>;
@@ -47,6 +48,28 @@ async function readBody(req: IncomingMessage): Promise<Buffer | undefined> {
 }
 
 /**
+ * CORS for browsers on ALLOWED_ORIGINS (what the HTTP API's CORS configuration does on AWS):
+ * answers preflights itself, before auth, and marks every other response. True = answered.
+ */
+function applyCors(req: IncomingMessage, res: ServerResponse): boolean {
+  const origin = req.headers.origin;
+  if (!origin) return false;
+  const allowed = allowedOrigins();
+  if (!allowed.includes('*') && !allowed.includes(origin)) return false;
+  res.setHeader('Access-Control-Allow-Origin', allowed.includes('*') ? '*' : origin);
+  res.setHeader('Vary', 'Origin');
+  res.setHeader('Access-Control-Expose-Headers', 'Location, ETag, Last-Modified, Content-Location');
+  if (req.method !== 'OPTIONS' || !req.headers['access-control-request-method']) return false;
+  res.writeHead(204, {
+    'Access-Control-Allow-Methods': 'GET, HEAD, POST, PUT, PATCH, DELETE',
+    'Access-Control-Allow-Headers': req.headers['access-control-request-headers'] ?? '*',
+    'Access-Control-Max-Age': '600',
+  });
+  res.end();
+  return true;
+}
+
+/**
  * Plays API Gateway (HTTP API, payload v2, JWT authorizer) in front of the same handlers Lambda
  * runs: match the route table, verify the dev token, build the event, write the result.
  */
@@ -56,6 +79,7 @@ export async function handle(
   extraRoutes?: (req: IncomingMessage, res: ServerResponse, url: URL) => Promise<boolean>,
 ): Promise<void> {
   const url = new URL(req.url ?? '/', 'http://local');
+  if (applyCors(req, res)) return;
   if (extraRoutes && (await extraRoutes(req, res, url))) return;
   const method = (req.method ?? 'GET').toUpperCase();
   const match = matchRoute(method, url.pathname);

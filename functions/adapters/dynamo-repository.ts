@@ -156,6 +156,7 @@ export class DynamoVersionRepository implements VersionRepository {
           org: intent.org,
           id: intent.id,
           ttl: intent.expiresAt,
+          ...(intent.multipartUploadId ? { multipartUploadId: intent.multipartUploadId } : {}),
         },
       }),
     );

@@ -72,6 +72,8 @@ export interface BlobIntent {
   id: string;
   /** Epoch seconds after which the bytes are reclaimed if still uncommitted. */
   expiresAt: number;
+  /** The object store's multipart upload id when the bytes arrive through `$upload` (C30). */
+  multipartUploadId?: string;
 }
 
 export interface BlobPutOptions {

@@ -4,6 +4,7 @@ import type { DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
 import { reapIntent } from '../core/reaper';
 import { appDeps } from '../http/deps';
 import { logger } from '../http/handler';
+import { uploadDeps } from '../http/upload-deps';
 
 /**
  * DynamoDB stream consumer for TTL deletions of intents (`I#…` items): the write that staged
@@ -21,10 +22,12 @@ export async function handler(event: DynamoDBStreamEvent): Promise<DynamoDBBatch
     const item = unmarshall(old as Record<string, AttributeValue>);
     if (item.kind !== 'intent' || typeof item.blobKey !== 'string') continue;
     try {
-      const deleted = await reapIntent(appDeps(), {
+      const deleted = await reapIntent(uploadDeps(appDeps()), {
         blobKey: item.blobKey,
         org: String(item.org),
         id: String(item.id),
+        // $upload intents also abort their multipart upload (C30).
+        ...(typeof item.multipartUploadId === 'string' ? { multipartUploadId: item.multipartUploadId } : {}),
       });
       logger.info('intent expired', { blobKey: item.blobKey, deleted });
     } catch (e) {

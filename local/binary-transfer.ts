@@ -1,0 +1,269 @@
+import { createHash } from 'node:crypto';
+import {
+  createReadStream,
+  createWriteStream,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+} from 'node:fs';
+import { open, rename, writeFile } from 'node:fs/promises';
+import { basename, join, resolve } from 'node:path';
+import { Readable, Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { projectRoot } from './paths';
+
+/**
+ * The client side of `$upload` (C28–C30) and large reads (C19), used by the `binary` CLI (C37)
+ * and the benchmark: parallel part PUTs straight to S3, resume through the status call, and
+ * downloads that follow the 307 without sending the token to S3.
+ */
+
+export class TransferError extends Error {
+  override name = 'TransferError';
+}
+
+export interface Progress {
+  done: number;
+  total: number;
+}
+
+export interface UploadOptions {
+  /** FHIR base: `.../organizations/{org}/fhir/4`. */
+  base: string;
+  token: string;
+  file: string;
+  /** Update (or create) this id; a new server id otherwise. */
+  id?: string;
+  contentType?: string;
+  partSize?: number;
+  concurrency?: number;
+  /** Declare the file's SHA-256 so the server verifies the whole content (default true). */
+  sha256?: boolean;
+  /** Where resume state lives (default `.local/uploads`). */
+  stateDir?: string;
+  signal?: AbortSignal;
+  onProgress?: (p: Progress) => void;
+  /** Called after each part is stored. */
+  onPart?: (partNumber: number) => void;
+}
+
+export interface UploadResult {
+  location: string;
+  /** Parts this run PUT (fewer than all when it resumed). */
+  uploadedParts: number;
+  totalParts: number;
+  resumed: boolean;
+}
+
+interface State {
+  uploadId: string;
+  statusUrl: string;
+  completeUrl: string;
+  size: number;
+  mtimeMs: number;
+}
+
+interface UploadDoc {
+  uploadId: string;
+  id: string;
+  partSize: number;
+  parts: { partNumber: number; url: string }[];
+  uploaded?: { partNumber: number; size: number }[];
+  complete: string;
+  abort: string;
+}
+
+const CONTENT_TYPES: Record<string, string> = {
+  pdf: 'application/pdf',
+  png: 'image/png',
+  jpg: 'image/jpeg',
+  jpeg: 'image/jpeg',
+  gif: 'image/gif',
+  txt: 'text/plain',
+  json: 'application/json',
+  xml: 'application/xml',
+  zip: 'application/zip',
+  dcm: 'application/dicom',
+  mp4: 'video/mp4',
+  csv: 'text/csv',
+  html: 'text/html',
+};
+
+export const guessContentType = (file: string) =>
+  CONTENT_TYPES[file.split('.').pop()?.toLowerCase() ?? ''] ?? 'application/octet-stream';
+
+/** Why a FHIR request failed, from its OperationOutcome when it has one. */
+async function failure(res: Response, what: string, text?: string): Promise<TransferError> {
+  let why = `${res.status} ${res.statusText}`;
+  try {
+    const body = JSON.parse(text ?? (await res.text())) as { issue?: { diagnostics?: string }[] };
+    const d = body.issue
+      ?.map((i) => i.diagnostics)
+      .filter(Boolean)
+      .join('; ');
+    if (d) why = `${res.status}: ${d}`;
+  } catch {
+    // not JSON
+  }
+  return new TransferError(`${what} failed: ${why}`);
+}
+
+function stateFile(o: UploadOptions): string {
+  const key = createHash('sha256')
+    .update(`${o.base}\n${o.id ?? ''}\n${resolve(o.file)}`)
+    .digest('hex')
+    .slice(0, 24);
+  return join(o.stateDir ?? join(projectRoot(), '.local', 'uploads'), `${key}.json`);
+}
+
+async function sha256File(file: string, signal?: AbortSignal): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(file, { highWaterMark: 1024 * 1024, signal }))
+    hash.update(chunk);
+  return hash.digest('base64');
+}
+
+export async function uploadFile(o: UploadOptions): Promise<UploadResult> {
+  const stat = statSync(o.file);
+  if (!stat.isFile()) throw new TransferError(`${o.file} is not a file.`);
+  const size = stat.size;
+  const auth = { authorization: `Bearer ${o.token}` };
+  const statePath = stateFile(o);
+
+  let doc: UploadDoc | undefined;
+  let state: State | undefined;
+  if (existsSync(statePath)) {
+    const saved = JSON.parse(readFileSync(statePath, 'utf8')) as State;
+    if (saved.size === size && saved.mtimeMs === stat.mtimeMs) {
+      const res = await fetch(saved.statusUrl, { headers: auth, signal: o.signal });
+      if (res.ok) {
+        doc = (await res.json()) as UploadDoc;
+        state = saved;
+      }
+      // 404: expired or finished elsewhere; start over.
+    }
+  }
+  const resumed = doc !== undefined;
+  if (!doc) {
+    const sha256 = o.sha256 === false ? undefined : await sha256File(o.file, o.signal);
+    const url = o.id ? `${o.base}/Binary/${encodeURIComponent(o.id)}/$upload` : `${o.base}/Binary/$upload`;
+    const res = await fetch(url, {
+      method: 'POST',
+      headers: { ...auth, 'content-type': 'application/json' },
+      body: JSON.stringify({
+        contentType: o.contentType ?? guessContentType(o.file),
+        size,
+        ...(sha256 ? { sha256 } : {}),
+        ...(o.partSize ? { partSize: o.partSize } : {}),
+      }),
+      signal: o.signal,
+    });
+    if (res.status !== 201) throw await failure(res, 'Starting the upload');
+    doc = (await res.json()) as UploadDoc;
+    state = {
+      uploadId: doc.uploadId,
+      statusUrl: res.headers.get('location') ?? doc.abort,
+      completeUrl: doc.complete,
+      size,
+      mtimeMs: stat.mtimeMs,
+    };
+    mkdirSync(join(statePath, '..'), { recursive: true });
+    await writeFile(`${statePath}.tmp`, JSON.stringify(state));
+    await rename(`${statePath}.tmp`, statePath);
+  }
+
+  const partSize = doc.partSize;
+  const totalParts = Math.max(1, Math.ceil(size / partSize));
+  let done = (doc.uploaded ?? []).reduce((n, p) => n + p.size, 0);
+  o.onProgress?.({ done, total: size });
+  const queue = [...doc.parts];
+  let uploadedParts = 0;
+  const fh = await open(o.file, 'r');
+  try {
+    const worker = async () => {
+      for (let part = queue.shift(); part; part = queue.shift()) {
+        o.signal?.throwIfAborted();
+        const start = (part.partNumber - 1) * partSize;
+        const length = Math.min(partSize, size - start);
+        const buf = Buffer.allocUnsafe(length);
+        await fh.read(buf, 0, length, start);
+        for (let attempt = 1; ; attempt++) {
+          try {
+            // Only the presigned URL authorizes the PUT: the token never goes to S3.
+            const res = await fetch(part.url, { method: 'PUT', body: buf, signal: o.signal });
+            if (!res.ok) throw new TransferError(`part ${part.partNumber}: S3 answered ${res.status}`);
+            break;
+          } catch (e) {
+            if (o.signal?.aborted || attempt >= 4) throw e;
+            await new Promise((r) => setTimeout(r, 250 * 2 ** attempt));
+          }
+        }
+        uploadedParts++;
+        done += length;
+        o.onProgress?.({ done, total: size });
+        o.onPart?.(part.partNumber);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.max(1, o.concurrency ?? 4) }, worker));
+  } finally {
+    await fh.close();
+  }
+
+  // A completion that outlived API Gateway's 30 s (502/503/504) keeps running server-side and
+  // records its progress; asking again resumes it.
+  let res = await fetch(state!.completeUrl, { method: 'POST', headers: auth, signal: o.signal });
+  for (let attempt = 1; attempt < 6 && res.status >= 502 && res.status <= 504; attempt++) {
+    await new Promise((r) => setTimeout(r, 2000 * attempt));
+    res = await fetch(state!.completeUrl, { method: 'POST', headers: auth, signal: o.signal });
+  }
+  if (res.status !== 201 && res.status !== 200) {
+    const text = await res.text();
+    // The server keeps the session when a retry can still succeed; so does the state file.
+    const retryable = res.status === 412 || res.status >= 500 || text.includes('have not been uploaded');
+    if (!retryable) rmSync(statePath, { force: true });
+    throw await failure(res, 'Completing the upload', text);
+  }
+  rmSync(statePath, { force: true });
+  const vid = /"(\d+)"/.exec(res.headers.get('etag') ?? '')?.[1];
+  const location = res.headers.get('location') ?? `${o.base}/Binary/${doc.id}/_history/${vid}`;
+  return { location, uploadedParts, totalParts, resumed };
+}
+
+export interface DownloadOptions {
+  base: string;
+  token: string;
+  id: string;
+  out?: string;
+  signal?: AbortSignal;
+  onProgress?: (p: Progress) => void;
+}
+
+/** C19: reads the raw bytes, following a 307 to S3 without the token, streaming to the file. */
+export async function downloadFile(o: DownloadOptions): Promise<{ file: string; bytes: number }> {
+  const url = `${o.base}/Binary/${encodeURIComponent(o.id)}`;
+  let res = await fetch(url, {
+    headers: { authorization: `Bearer ${o.token}`, accept: '*/*' },
+    redirect: 'manual',
+    signal: o.signal,
+  });
+  if (res.status === 307 || res.status === 302) {
+    res = await fetch(res.headers.get('location')!, { signal: o.signal });
+  }
+  if (res.status !== 200 || !res.body) throw await failure(res, `Reading Binary/${o.id}`);
+  const total = Number(res.headers.get('content-length') ?? 0);
+  const file = o.out ?? basename(o.id);
+  let done = 0;
+  const count = new Transform({
+    transform(chunk: Buffer, _enc, cb) {
+      done += chunk.length;
+      o.onProgress?.({ done, total });
+      cb(null, chunk);
+    },
+  });
+  const tmp = `${file}.part`;
+  await pipeline(Readable.fromWeb(res.body as never), count, createWriteStream(tmp), { signal: o.signal });
+  await rename(tmp, file);
+  return { file, bytes: done };
+}

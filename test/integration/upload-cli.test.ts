@@ -1,0 +1,112 @@
+import { spawn } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { downloadFile, uploadFile } from '../../local/binary-transfer';
+import { startServer, type TestServer } from '../support/server';
+
+const MiB = 1024 * 1024;
+let s: TestServer;
+let dir: string;
+beforeAll(async () => {
+  s = await startServer('cli');
+  dir = mkdtempSync(join(tmpdir(), 'binary-cli-'));
+});
+afterAll(async () => {
+  await s.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
+
+function runCli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const root = join(__dirname, '..', '..');
+  return new Promise((resolve, reject) => {
+    const child = spawn(join(root, 'node_modules', '.bin', 'tsx'), ['local/binary-cli.ts', ...args], {
+      cwd: root,
+      env: { ...process.env, PATH: `${join(root, 'node_modules', '.bin')}:${process.env.PATH}` },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+describe('C37 binary CLI', () => {
+  test('C37/C29: an upload interrupted after one part resumes and uploads only the missing parts', async () => {
+    const file = join(dir, 'resume.bin');
+    const bytes = randomBytes(13 * MiB);
+    writeFileSync(file, bytes);
+    const stateDir = join(dir, 'state');
+    const controller = new AbortController();
+    const common = { base: s.base, token: s.token, file, partSize: 5 * MiB, stateDir };
+    await expect(
+      uploadFile({ ...common, concurrency: 1, signal: controller.signal, onPart: () => controller.abort() }),
+    ).rejects.toThrow();
+
+    const put: number[] = [];
+    const r = await uploadFile({ ...common, onPart: (n) => put.push(n) });
+    expect(r.resumed).toBe(true);
+    expect(r.totalParts).toBe(3);
+    expect(r.uploadedParts).toBe(2);
+    expect(put.sort()).toEqual([2, 3]);
+    expect(r.location).toMatch(new RegExp(`^${s.base}/Binary/[^/]+/_history/1$`));
+
+    const id = /Binary\/([^/]+)\/_history/.exec(r.location)![1]!;
+    const out = join(dir, 'resume.out');
+    await downloadFile({ base: s.base, token: s.token, id, out });
+    expect(sha(readFileSync(out))).toBe(sha(bytes));
+  });
+
+  test('C37/C19: the CLI uploads quietly (no TTY), prints the Location, and downloads through the 307', async () => {
+    const file = join(dir, 'report.pdf');
+    const bytes = randomBytes(11 * MiB + 7);
+    writeFileSync(file, bytes);
+    const up = await runCli([
+      'upload',
+      file,
+      '--base',
+      s.base,
+      '--token',
+      s.token,
+      '--part-size',
+      String(5 * MiB),
+    ]);
+    expect(up.stderr).toBe('');
+    expect(up.code).toBe(0);
+    const location = up.stdout.trim();
+    expect(location).toMatch(new RegExp(`^${s.base}/Binary/[^/]+/_history/1$`));
+    const id = /Binary\/([^/]+)\/_history/.exec(location)![1]!;
+
+    // The content type was guessed from the extension and stored on the object.
+    const head = await s.fetch(`/Binary/${id}`, { redirect: 'manual' });
+    expect(head.status).toBe(307);
+    expect((await fetch(head.headers.get('location')!)).headers.get('content-type')).toBe('application/pdf');
+
+    const out = join(dir, 'report.out.pdf');
+    const down = await runCli(['download', id, '--base', s.base, '--token', s.token, '-o', out]);
+    expect(down.code).toBe(0);
+    expect(sha(readFileSync(out))).toBe(sha(bytes));
+
+    // An update through --id prints the new version's Location.
+    const again = await runCli(['upload', file, '--base', s.base, '--token', s.token, '--id', id]);
+    expect(again.code).toBe(0);
+    expect(again.stdout.trim()).toBe(`${s.base}/Binary/${id}/_history/2`);
+  });
+
+  test('C37: clear errors: a missing file, and a refused start', async () => {
+    const missing = await runCli(['upload', join(dir, 'nope.bin'), '--base', s.base, '--token', s.token]);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toMatch(/binary: .*nope\.bin/);
+    const file = join(dir, 'small.bin');
+    writeFileSync(file, 'x');
+    const bad = await runCli(['upload', file, '--base', s.base, '--token', 'not-a-token']);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/Starting the upload failed: 401/);
+  });
+});

@@ -1,0 +1,55 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { choosePartSize, MAX_PARTS, MIN_PART_SIZE, sha256OfObject } from '../../functions/core/upload';
+import { matchRoute } from '../../local/router';
+
+const MiB = 1024 * 1024;
+
+describe('C28 part size', () => {
+  test('C28: server-chosen part size is ≥ 5 MiB and keeps 2 GiB within 10,000 parts', () => {
+    expect(choosePartSize(1)).toBeGreaterThanOrEqual(MIN_PART_SIZE);
+    for (const size of [11 * MiB, 1024 * MiB, 2048 * MiB, 100 * 1024 * MiB]) {
+      const p = choosePartSize(size);
+      expect(p).toBeGreaterThanOrEqual(MIN_PART_SIZE);
+      expect(Math.ceil(size / p)).toBeLessThanOrEqual(MAX_PARTS);
+    }
+  });
+
+  test('C28: a client part size is honoured when ≥ 5 MiB and within 10,000 parts, else 400', () => {
+    expect(choosePartSize(11 * MiB, 5 * MiB)).toBe(5 * MiB);
+    expect(() => choosePartSize(11 * MiB, 5 * MiB - 1)).toThrow(/partSize/);
+    expect(() => choosePartSize(60_000 * MiB, 5 * MiB)).toThrow(/at most 10000/);
+  });
+});
+
+describe('C28–C30 routes', () => {
+  const base = '/organizations/o1/fhir/4/Binary';
+  const name = (m: string, p: string) => {
+    const r = matchRoute(m, p);
+    return r && 'route' in r ? r.route.name : r;
+  };
+  test('C28: literal $upload wins over {id}', () => {
+    expect(name('POST', `${base}/$upload`)).toBe('upload-start');
+    expect(name('POST', `${base}/abc/$upload`)).toBe('upload-start-id');
+    expect(name('GET', `${base}/$upload/u1`)).toBe('upload-status');
+    expect(name('DELETE', `${base}/$upload/u1`)).toBe('upload-abort');
+    expect(name('POST', `${base}/$upload/u1/complete`)).toBe('upload-complete');
+    expect(name('GET', `${base}/abc`)).toBe('read');
+  });
+});
+
+describe('C30 verification', () => {
+  test('C30: sha256 of an object streamed in ranges equals the SHA-256 of its bytes', async () => {
+    const bytes = randomBytes(3 * 1000 + 17);
+    let maxRange = 0;
+    const store = {
+      async *stream(_key: string, r: { start: number; end: number }) {
+        maxRange = Math.max(maxRange, r.end - r.start + 1);
+        // Deliver in small chunks, like a socket.
+        for (let i = r.start; i <= r.end; i += 100) yield bytes.subarray(i, Math.min(r.end + 1, i + 100));
+      },
+    };
+    const got = await sha256OfObject(store, 'k', bytes.length, 1000, 3);
+    expect(got).toBe(createHash('sha256').update(bytes).digest('base64'));
+    expect(maxRange).toBe(1000);
+  });
+});
