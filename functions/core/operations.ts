@@ -26,10 +26,10 @@ export const fhirJson = (
   json,
 });
 
-/** Parses a direct write's body into content (C11) with the C13 size limit. */
-export function readWriteBody(req: FhirRequest, deps: CoreDeps): { content: BinaryContent; fhir: boolean } {
+/** C13: the size guard of every direct (non-upload) write, raw, FHIR JSON or patched. */
+export function directSizeCheck(deps: CoreDeps): (bytes: number) => void {
   const max = deps.config.maxDirectBytes;
-  const checkSize = (n: number) => {
+  return (n) => {
     if (n > max) {
       throw tooLong(
         `The data is ${n} bytes; direct writes accept at most ${max} bytes (${max / MiB} MiB). ` +
@@ -37,6 +37,11 @@ export function readWriteBody(req: FhirRequest, deps: CoreDeps): { content: Bina
       );
     }
   };
+}
+
+/** Parses a direct write's body into content (C11) with the C13 size limit. */
+export function readWriteBody(req: FhirRequest, deps: CoreDeps): { content: BinaryContent; fhir: boolean } {
+  const checkSize = directSizeCheck(deps);
   const fhirBody = parseFhirBody(req);
   if (fhirBody) return { content: binaryFromFhir(fhirBody, checkSize), fhir: true };
   checkSize(req.body.length);

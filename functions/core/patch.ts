@@ -6,16 +6,8 @@ import type { FhirRequest, FhirResponse } from './http';
 import { header } from './http';
 import { requireId } from './ids';
 import { mediaType, requireJsonFormat } from './media';
-import { writeResponse } from './operations';
-import {
-  badRequest,
-  gone,
-  notFound,
-  notSupported,
-  OperationOutcomeError,
-  tooLong,
-  unprocessable,
-} from './outcome';
+import { directSizeCheck, writeResponse } from './operations';
+import { badRequest, gone, notFound, notSupported, OperationOutcomeError, unprocessable } from './outcome';
 import type { CoreDeps, VersionRecord } from './ports';
 import { preferReturn } from './prefer';
 import { commitVersion, discardStaged, type PreparedContent, stageBytes } from './write';
@@ -143,12 +135,7 @@ async function applyTo(deps: CoreDeps, head: VersionRecord, ops: Operation[], wi
   if (patched.id !== head.id)
     throw unprocessable(`The patch may not change or remove /id (Binary/${head.id}).`, 'business-rule');
   try {
-    const content = binaryFromFhir(patched, (n) => {
-      if (n > deps.config.maxDirectBytes)
-        throw tooLong(
-          `The patched data is ${n} bytes; direct writes accept at most ${deps.config.maxDirectBytes}. Use $upload.`,
-        );
-    });
+    const content = binaryFromFhir(patched, directSizeCheck(deps));
     return { content, bytes };
   } catch (e) {
     if (e instanceof OperationOutcomeError && e.status === 400)

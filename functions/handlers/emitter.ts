@@ -1,4 +1,3 @@
-import { Logger } from '@aws-lambda-powertools/logger';
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
@@ -7,9 +6,7 @@ import { makeSnsClient, SnsPublisher } from '../adapters/sns-publisher';
 import { buildNotification, type NotificationPublisher } from '../core/notification';
 import type { BlobStore, VersionRecord } from '../core/ports';
 import { appDeps } from '../http/deps';
-
-// Not the HTTP functions' logger: that module brings middy, which this function does not use.
-const logger = new Logger({ serviceName: 'fhir-binary' });
+import { logger } from '../http/logger';
 
 export interface EmitterDeps {
   blobs: Pick<BlobStore, 'get'>;

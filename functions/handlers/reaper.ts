@@ -3,7 +3,7 @@ import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
 import { reapIntent } from '../core/reaper';
 import { appDeps } from '../http/deps';
-import { logger } from '../http/handler';
+import { logger } from '../http/logger';
 import { uploadDeps } from '../http/upload-deps';
 
 /**

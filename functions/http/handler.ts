@@ -1,4 +1,3 @@
-import { Logger } from '@aws-lambda-powertools/logger';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import { type Access, authorize } from '../core/auth';
@@ -9,8 +8,7 @@ import { OperationOutcomeError, operationOutcome, unauthorized } from '../core/o
 import { parseCdata } from './audit';
 import { type AppDeps, appDeps } from './deps';
 import { type HttpEvent, type HttpResult, toFhirRequest, toHttpResult } from './event';
-
-export const logger = new Logger({ serviceName: 'fhir-binary' });
+import { logger } from './logger';
 
 export type Operation = (req: FhirRequest, deps: AppDeps) => Promise<FhirResponse>;
 

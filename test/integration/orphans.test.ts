@@ -1,7 +1,7 @@
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import type { FhirRequest } from '../../functions/core/http';
 import { updateBinary } from '../../functions/core/operations';
-import { VersionConflictError } from '../../functions/core/ports';
+import type { VersionRepository } from '../../functions/core/ports';
 import { appDeps } from '../../functions/http/deps';
 import { sweepExpiredIntents } from '../../local/sweeper';
 import { createRaw } from '../support/fhir';
@@ -21,6 +21,10 @@ const objectsOf = async (org: string) => {
   );
   return (out.Contents ?? []).map((o) => o.Key!);
 };
+
+/** The real repository with its commit replaced (to play a crash or a broken transaction). */
+const withCommit = (repo: VersionRepository, o: Pick<VersionRepository, 'commit'>): VersionRepository =>
+  Object.assign(Object.create(Object.getPrototypeOf(repo)), repo, o);
 
 const putReq = (org: string, id: string, body: string): FhirRequest => ({
   method: 'PUT',
@@ -47,7 +51,7 @@ describe('no orphaned bytes', () => {
     // A writer that dies between writing the bytes and committing the metadata.
     const crashing = {
       ...deps,
-      repo: Object.assign(Object.create(Object.getPrototypeOf(deps.repo)), deps.repo, {
+      repo: withCommit(deps.repo, {
         commit: async () => {
           throw new Error('simulated crash');
         },
@@ -88,13 +92,12 @@ describe('no orphaned bytes', () => {
     // Commit succeeds but (as if the transaction had not consumed it) the intent stays behind.
     const leaky = {
       ...deps,
-      repo: Object.assign(Object.create(Object.getPrototypeOf(deps.repo)), deps.repo, {
+      repo: withCommit(deps.repo, {
         commit: (r: Parameters<typeof deps.repo.commit>[0]) => deps.repo.commit(r, { expectedVid: 0 }),
       }),
     };
     await updateBinary(putReq(org, 'safe', 'precious'), leaky);
     expect(await sweepExpiredIntents(Date.now() + 2 * 3600 * 1000)).toBeGreaterThanOrEqual(1);
     expect(await objectsOf(org)).toHaveLength(1);
-    void VersionConflictError;
   });
 });
