@@ -187,7 +187,7 @@ describe('C38 parseCdata', () => {
 describe('C7 the one error exit', () => {
   test('an unexpected error → 500 exception with no internals', async () => {
     const { errorResult } = await import('../../functions/http/handler');
-    const { logger } = await import('../../functions/http/logger');
+    const { logger } = await import('../../functions/logger');
     const spy = jest.spyOn(logger, 'error').mockImplementation(() => undefined);
     const res = errorResult(
       new Error('AccessDenied: arn:aws:s3:::secret-bucket at Object.<anonymous> (/var/task/index.js:1:1)'),
