@@ -10,8 +10,7 @@ import { type AppConfig, loadConfig } from './config';
 import type { NotificationPublisher } from './core/notification';
 import type { BlobStore, VersionRepository } from './core/ports';
 import type { VersionQueries } from './core/queries';
-import type { UploadDeps } from './core/upload';
-import type { MultipartStore, UploadSessionStore } from './core/upload-ports';
+import type { MultipartStore, UploadDeps, UploadSessionStore } from './core/upload-ports';
 
 /**
  * The composition root: the one place that turns configuration into SDK clients and adapters.

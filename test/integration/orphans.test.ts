@@ -1,7 +1,7 @@
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
-import type { FhirRequest } from '../../functions/core/http';
 import { updateBinary } from '../../functions/core/operations';
 import type { VersionRepository } from '../../functions/core/ports';
+import type { FhirRequest } from '../../functions/core/request';
 import { appDeps } from '../../functions/wiring';
 import { sweepExpiredIntents } from '../../local/sweeper';
 import { createRaw } from '../support/fhir';

@@ -1,11 +1,11 @@
 import { authorize, principalFromClaims } from '../../functions/core/auth';
 import { base64DecodedLength, binaryFromFhir, toFhir } from '../../functions/core/binary';
 import { ifMatchVid, notModified, parseRange } from '../../functions/core/conditional';
-import type { FhirRequest } from '../../functions/core/http';
 import { isJsonType, wantsFhirJson } from '../../functions/core/media';
 import { OperationOutcomeError } from '../../functions/core/outcome';
 import type { VersionRecord } from '../../functions/core/ports';
 import { preferReturn } from '../../functions/core/prefer';
+import type { FhirRequest } from '../../functions/core/request';
 import { parseCdata } from '../../functions/http/audit';
 
 const req = (headers: Record<string, string> = {}, query: Record<string, string[]> = {}): FhirRequest => ({
