@@ -6,7 +6,8 @@ import {
   type QueryCommandInput,
 } from '@aws-sdk/lib-dynamodb';
 import type { VersionRecord } from '../core/ports';
-import type { CurrentFilter, QueryPage, RangeQuery, VersionQueries } from '../core/queries';
+import type { CurrentCriteria, PageRequest, QueryPage, RangeQuery, VersionQueries } from '../core/queries';
+import { matchesCriteria } from '../core/search-params';
 import {
   INDEX_BY_TENANT,
   INDEX_CURRENT_BY_TENANT,
@@ -56,7 +57,8 @@ export function sortRange(sk: string, q: Omit<RangeQuery, 'limit'>): SortRange |
   return undefined;
 }
 
-function currentFilter(filter: CurrentFilter | undefined): {
+/** The conditions of `criteria` the index's key range cannot express, as a FilterExpression. */
+function currentFilter(filter: CurrentCriteria): {
   expr?: string;
   names: Record<string, string>;
   values: Record<string, string>;
@@ -64,13 +66,13 @@ function currentFilter(filter: CurrentFilter | undefined): {
   const parts: string[] = [];
   const names: Record<string, string> = {};
   const values: Record<string, string> = {};
-  (filter?.exclude ?? []).forEach((x, i) => {
+  (filter.exclude ?? []).forEach((x, i) => {
     names['#lu'] = 'lastUpdated';
     values[`:xlo${i}`] = x.lo;
     values[`:xhi${i}`] = x.hi;
     parts.push(`(#lu < :xlo${i} OR #lu >= :xhi${i})`);
   });
-  if (filter?.languages) {
+  if (filter.languages) {
     names['#lang'] = 'language';
     const vs = filter.languages.map((l, i) => {
       values[`:lang${i}`] = l;
@@ -147,10 +149,11 @@ export class DynamoVersionQueries implements VersionQueries {
     );
   }
 
-  currentByLastUpdated(org: string, q: RangeQuery, filter?: CurrentFilter): Promise<QueryPage> {
-    const range = sortRange('csk', q);
+  searchCurrent(org: string, criteria: CurrentCriteria, page: PageRequest): Promise<QueryPage> {
+    if (criteria.ids !== undefined) return this.currentByIds(org, criteria, page);
+    const range = sortRange('csk', { since: criteria.since, before: criteria.before, ...page });
     if (range === 'empty') return Promise.resolve({ records: [], examined: 0 });
-    const f = currentFilter(filter);
+    const f = currentFilter(criteria);
     return this.collect(
       {
         TableName: this.table,
@@ -158,23 +161,23 @@ export class DynamoVersionQueries implements VersionQueries {
         KeyConditionExpression: `cpk = :org${range ? ` AND ${range.expr}` : ''}`,
         ...(f.expr ? { FilterExpression: f.expr, ExpressionAttributeNames: f.names } : {}),
         ExpressionAttributeValues: { ':org': org, ...range?.values, ...f.values },
-        ScanIndexForward: q.order === 'asc',
+        ScanIndexForward: page.order === 'asc',
       },
       'csk',
       range?.drop ?? [],
-      q.limit,
+      page.limit,
       (item) => String(item.csk),
     );
   }
 
-  async countCurrent(
-    org: string,
-    q: Pick<RangeQuery, 'since' | 'before'>,
-    filter?: CurrentFilter,
-  ): Promise<{ count: number; examined: number }> {
-    const range = sortRange('csk', { ...q, order: 'asc' });
+  async countCurrent(org: string, criteria: CurrentCriteria): Promise<{ count: number; examined: number }> {
+    if (criteria.ids !== undefined) {
+      const heads = await this.heads(org, criteria.ids);
+      return { count: heads.filter((h) => matchesCriteria(criteria, h)).length, examined: heads.length };
+    }
+    const range = sortRange('csk', { since: criteria.since, before: criteria.before, order: 'asc' });
     if (range === 'empty') return { count: 0, examined: 0 };
-    const f = currentFilter(filter);
+    const f = currentFilter(criteria);
     let count = 0;
     let examined = 0;
     const pages = paginateQuery(
@@ -188,14 +191,41 @@ export class DynamoVersionQueries implements VersionQueries {
         Select: 'COUNT',
       },
     );
-    for await (const page of pages) {
-      count += page.Count ?? 0;
-      examined += page.ScannedCount ?? 0;
+    for await (const p of pages) {
+      count += p.Count ?? 0;
+      examined += p.ScannedCount ?? 0;
     }
     return { count, examined };
   }
 
-  async heads(org: string, ids: string[]): Promise<VersionRecord[]> {
+  /**
+   * `_id` searches: one batch read of the heads, filtered here, ordered and paged by the same
+   * position (the `currentByTenant` sort key) the index uses, so cursors look alike.
+   */
+  private async currentByIds(org: string, criteria: CurrentCriteria, page: PageRequest): Promise<QueryPage> {
+    const heads = await this.heads(org, criteria.ids ?? []);
+    const dir = page.order === 'asc' ? 1 : -1;
+    const matches = heads
+      .filter((h) => matchesCriteria(criteria, h))
+      .map((h) => ({ h, position: keys.current(h) }))
+      .sort((a, b) => (a.position < b.position ? -1 : 1) * dir);
+    const after = page.after;
+    const rest =
+      after === undefined
+        ? matches
+        : matches.filter((m) => (dir > 0 ? m.position > after : m.position < after));
+    const kept = rest.slice(0, page.limit);
+    const last = kept[kept.length - 1];
+    return {
+      records: kept.map((m) => m.h),
+      next: rest.length > page.limit && last ? last.position : undefined,
+      examined: heads.length,
+      total: matches.length,
+    };
+  }
+
+  /** The heads of these ids (deleted ones included; missing ones left out), batch reads of 100. */
+  private async heads(org: string, ids: string[]): Promise<VersionRecord[]> {
     const out: VersionRecord[] = [];
     for (let i = 0; i < ids.length; i += 100) {
       let pending: Record<string, unknown>[] | undefined = ids

@@ -2,7 +2,7 @@ import type { CapabilityStatement, CapabilityStatementRestResourceOperation } fr
 import { requireJsonFormat } from './media';
 import type { FhirRequest, FhirResponse } from './request';
 import { fhirJson } from './response';
-import { SEARCH_PARAMS } from './search';
+import { SEARCH_PARAMS } from './search-params';
 
 /** What the CapabilityStatement needs of a route (functions/routes.ts RouteDef). */
 export interface RouteShape {
@@ -116,7 +116,16 @@ export function capabilityStatement(routes: RouteShape[], baseUrl: string): Capa
             conditionalRead: interactions.has('read') ? 'full-support' : 'not-supported',
             conditionalUpdate: false,
             conditionalDelete: 'not-supported',
-            ...(searchable ? { searchParam: SEARCH_PARAMS.map((p) => ({ ...p })) } : {}),
+            ...(searchable
+              ? {
+                  searchParam: SEARCH_PARAMS.map(({ name, type, definition, documentation }) => ({
+                    name,
+                    type,
+                    definition,
+                    documentation,
+                  })),
+                }
+              : {}),
             ...(operation.length > 0 ? { operation } : {}),
           },
         ],

@@ -59,16 +59,21 @@ function historyParams(req: FhirRequest): HistoryParams {
   return { count, since, at, used };
 }
 
-async function respond(
-  req: FhirRequest,
-  deps: QueryDeps,
-  path: string,
-  p: HistoryParams,
-  cursor: string | undefined,
-  records: VersionRecord[],
-  next: string | undefined,
-  total: number | undefined,
-): Promise<FhirResponse> {
+/** One page of history as a Bundle, with its self and next links. */
+interface HistoryPage {
+  /** Path of the history below the base, e.g. `/Binary/_history`. */
+  path: string;
+  params: HistoryParams;
+  /** The `_cursor` of this request, repeated in the self link. */
+  cursor?: string;
+  records: VersionRecord[];
+  /** Position the next page continues after, when there is one. */
+  next?: string;
+  total?: number;
+}
+
+async function respond(req: FhirRequest, deps: QueryDeps, page: HistoryPage): Promise<FhirResponse> {
+  const { path, params: p, cursor, records, next, total } = page;
   const link = [
     pageLink('self', req.baseUrl, path, [...p.used, ...(cursor ? [['_cursor', cursor]] : [])] as [
       string,
@@ -106,7 +111,8 @@ export async function historyInstance(req: FhirRequest, deps: QueryDeps): Promis
   const head = await deps.repo.current(org, id);
   if (!head) throw notFound(`Binary/${id} does not exist, so it has no history.`);
   const total = p.since === undefined && p.at === undefined ? head.vid : undefined;
-  if (p.count === 0) return respond(req, deps, `/Binary/${id}/_history`, p, cursorRaw, [], undefined, total);
+  const path = `/Binary/${id}/_history`;
+  if (p.count === 0) return respond(req, deps, { path, params: p, cursor: cursorRaw, records: [], total });
 
   const page = await deps.queries.resourceHistory(org, id, { after, before: p.at?.hi, limit: p.count });
   const records: VersionRecord[] = [];
@@ -122,16 +128,14 @@ export async function historyInstance(req: FhirRequest, deps: QueryDeps): Promis
       break;
     }
   }
-  return respond(
-    req,
-    deps,
-    `/Binary/${id}/_history`,
-    p,
-    cursorRaw,
+  return respond(req, deps, {
+    path,
+    params: p,
+    cursor: cursorRaw,
     records,
-    stopped ? undefined : page.next,
+    next: stopped ? undefined : page.next,
     total,
-  );
+  });
 }
 
 /**
@@ -143,7 +147,8 @@ export async function historyType(req: FhirRequest, deps: QueryDeps): Promise<Fh
   const p = historyParams(req);
   const cursorRaw = queryOne(req, '_cursor');
   const after = decodeCursor(cursorRaw, /^[\x21-\x7e]{1,400}$/);
-  if (p.count === 0) return respond(req, deps, '/Binary/_history', p, cursorRaw, [], undefined, undefined);
+  const path = '/Binary/_history';
+  if (p.count === 0) return respond(req, deps, { path, params: p, cursor: cursorRaw, records: [] });
   const since = [p.since, p.at?.lo]
     .filter((x): x is string => x !== undefined)
     .sort()
@@ -155,5 +160,5 @@ export async function historyType(req: FhirRequest, deps: QueryDeps): Promise<Fh
     order: 'desc',
     limit: p.count,
   });
-  return respond(req, deps, '/Binary/_history', p, cursorRaw, page.records, page.next, undefined);
+  return respond(req, deps, { path, params: p, cursor: cursorRaw, records: page.records, next: page.next });
 }

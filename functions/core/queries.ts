@@ -5,23 +5,37 @@
 import type { CoreDeps, VersionRecord } from './ports';
 
 /**
- * A bounded walk over one ordered index. `position`s are the index's own sort keys: opaque to
- * the core, which only hands them back to continue strictly after the last record it saw.
+ * Where a page starts and how long it is. Positions are the store's own (index sort keys, version
+ * numbers): opaque to the core, which only hands a page's `next` back to continue after it.
  */
-export interface RangeQuery {
-  /** Inclusive lower bound on lastUpdated (FHIR instant, UTC, milliseconds). */
-  since?: string;
-  /** Exclusive upper bound on lastUpdated. */
-  before?: string;
-  /** Continue strictly after this position, in query order. */
+export interface PageRequest {
+  /** Continue strictly after this position (from a previous page's `next`), in query order. */
   after?: string;
   order: 'asc' | 'desc';
   /** Records wanted; the adapter reads only as far as it needs to find them (plus one). */
   limit: number;
 }
 
-/** Conditions evaluated on index items that the key range cannot express. */
-export interface CurrentFilter {
+/** A bounded walk over one index ordered by lastUpdated. */
+export interface RangeQuery extends PageRequest {
+  /** Inclusive lower bound on lastUpdated (FHIR instant, UTC, milliseconds). */
+  since?: string;
+  /** Exclusive upper bound on lastUpdated. */
+  before?: string;
+}
+
+/**
+ * Which current (non-deleted) Binaries a search wants: every given condition must hold. Filled by
+ * the search parameter table (search-params.ts), whose `filter`s say what each condition means;
+ * the adapter serves it however its store does best (an index range, a batch read of ids).
+ */
+export interface CurrentCriteria {
+  /** The id must be one of these. */
+  ids?: string[];
+  /** Inclusive lower bound on lastUpdated. */
+  since?: string;
+  /** Exclusive upper bound on lastUpdated. */
+  before?: string;
   /** lastUpdated must fall outside every [lo, hi) (the `ne` prefix). */
   exclude?: { lo: string; hi: string }[];
   /** Binary.language must be one of these. */
@@ -36,6 +50,8 @@ export interface QueryPage {
   examined: number;
   /** Read capacity the store reports having consumed, when it reports it. */
   consumedCapacity?: number;
+  /** How many records match in all, when the store learned it while answering. */
+  total?: number;
 }
 
 export interface VersionQueries {
@@ -51,18 +67,13 @@ export interface VersionQueries {
   /** All versions of a tenant's Binaries by lastUpdated, through the `byTenant` index. */
   tenantHistory(org: string, q: RangeQuery): Promise<QueryPage>;
   /**
-   * Current, non-deleted Binaries of a tenant by lastUpdated, through the sparse
-   * `currentByTenant` index (http://hl7.org/fhir/R4/search.html#lastUpdated).
+   * One page of the tenant's current, non-deleted Binaries that meet `criteria`, by lastUpdated
+   * (http://hl7.org/fhir/R4/search.html). On DynamoDB: the sparse `currentByTenant` index, or a
+   * batch read of the heads when ids are given.
    */
-  currentByLastUpdated(org: string, q: RangeQuery, filter?: CurrentFilter): Promise<QueryPage>;
-  /** How many current Binaries the same range and filter match (for Bundle.total). */
-  countCurrent(
-    org: string,
-    q: Pick<RangeQuery, 'since' | 'before'>,
-    filter?: CurrentFilter,
-  ): Promise<{ count: number; examined: number }>;
-  /** The heads of these ids (deleted ones included; missing ones left out), one batch read. */
-  heads(org: string, ids: string[]): Promise<VersionRecord[]>;
+  searchCurrent(org: string, criteria: CurrentCriteria, page: PageRequest): Promise<QueryPage>;
+  /** How many current Binaries meet `criteria` (for Bundle.total). */
+  countCurrent(org: string, criteria: CurrentCriteria): Promise<{ count: number; examined: number }>;
 }
 
 export interface QueryDeps extends CoreDeps {

@@ -1,8 +1,12 @@
 /**
  * Parsing of the query parameters shared by history (C24) and search (C25): `_count`, FHIR
- * dates with their implicit precision ranges, `_lastUpdated` prefixes, and paging cursors.
+ * dates with their implicit precision ranges, `_lastUpdated` prefixes, paging cursors, and the
+ * table of Binary's search parameters (`SEARCH_PARAMS`).
  */
+import { isValidId } from './ids';
 import { badRequest } from './outcome';
+import type { VersionRecord } from './ports';
+import type { CurrentCriteria } from './queries';
 
 export const DEFAULT_COUNT = 50;
 export const MAX_COUNT = 1000;
@@ -156,3 +160,98 @@ export function decodeCursor(value: string | undefined, valid: RegExp): string |
     throw badRequest("The paging cursor is invalid: follow the Bundle's next link as given.", 'value');
   return s;
 }
+
+/**
+ * One search parameter of Binary (C25). The CapabilityStatement lists `name`, `type`,
+ * `definition` and `documentation`; `parse` and `filter` are the whole of its behaviour, so a new
+ * parameter is one entry here (plus, where the store can serve it better than by filtering, its
+ * adapter: functions/adapters/dynamo-queries.ts).
+ */
+export interface SearchParam {
+  name: string;
+  type: 'token' | 'date';
+  definition: string;
+  documentation: string;
+  /**
+   * Reads every value given for the parameter (repeats AND together) into `criteria`; throws a
+   * 400 OperationOutcome for a bad value. Returns the values as used, for the self and next links.
+   */
+  parse(values: string[], criteria: CurrentCriteria): string[];
+  /** Whether a current Binary meets this parameter's part of `criteria`. */
+  filter(criteria: CurrentCriteria, record: VersionRecord): boolean;
+}
+
+/** Comma lists AND-ed across repeats: the set of values every repeat allows. */
+function tokenSet(values: string[]): Set<string> {
+  let acc: Set<string> | undefined;
+  for (const v of values) {
+    const s = new Set(
+      v
+        .split(',')
+        .map((x) => x.trim())
+        .filter((x) => x !== ''),
+    );
+    acc = acc === undefined ? s : new Set([...acc].filter((x) => s.has(x)));
+  }
+  return acc ?? new Set();
+}
+
+export const MAX_IDS = 1000;
+
+/** Search parameters of Binary this service supports (C25), in the order links list them. */
+export const SEARCH_PARAMS: readonly SearchParam[] = [
+  {
+    name: '_id',
+    type: 'token',
+    definition: 'http://hl7.org/fhir/SearchParameter/Resource-id',
+    documentation: 'Logical ids, comma-separated (any of).',
+    parse(values, c) {
+      const ids = tokenSet(values);
+      if (ids.size > MAX_IDS) throw badRequest(`_id lists at most ${MAX_IDS} ids per search.`, 'value');
+      // An id that is not a valid FHIR id names nothing: it is not even looked up.
+      c.ids = [...ids].filter(isValidId);
+      return [[...ids].join(',')];
+    },
+    filter: (c, r) => c.ids === undefined || c.ids.includes(r.id),
+  },
+  {
+    name: '_lastUpdated',
+    type: 'date',
+    definition: 'http://hl7.org/fhir/SearchParameter/Resource-lastUpdated',
+    documentation: 'Prefixes eq ne gt lt ge le sa eb; repeat for a range. Served by an index.',
+    parse(values, c) {
+      const lu = parseLastUpdated(values);
+      if (lu.since !== undefined) c.since = lu.since;
+      if (lu.before !== undefined) c.before = lu.before;
+      if (lu.exclude.length > 0) c.exclude = lu.exclude;
+      return values;
+    },
+    filter: (c, r) =>
+      matchesLastUpdated(
+        { since: c.since, before: c.before, exclude: c.exclude ?? [], empty: false },
+        r.lastUpdated,
+      ),
+  },
+  {
+    name: '_language',
+    type: 'token',
+    definition: 'http://hl7.org/fhir/SearchParameter/Resource-language',
+    documentation: 'Binary.language, comma-separated (any of).',
+    parse(values, c) {
+      c.languages = [...tokenSet(values)];
+      return [c.languages.join(',')];
+    },
+    filter: (c, r) =>
+      c.languages === undefined || (r.language !== undefined && c.languages.includes(r.language)),
+  },
+];
+
+/** Whether a Binary's head meets every condition of `criteria` (deleted ones never do). */
+export const matchesCriteria = (criteria: CurrentCriteria, head: VersionRecord): boolean =>
+  !head.deleted && SEARCH_PARAMS.every((p) => p.filter(criteria, head));
+
+/** True when no Binary can meet `criteria`: an empty range or an empty list of allowed values. */
+export const matchesNothing = (c: CurrentCriteria): boolean =>
+  (c.since !== undefined && c.before !== undefined && c.since >= c.before) ||
+  c.ids?.length === 0 ||
+  c.languages?.length === 0;

@@ -1,50 +1,20 @@
 import type { Bundle } from 'fhir/r4';
 import { buildBundle, type EntrySpec } from './bundle';
 import { pageLink } from './history';
-import { isValidId, requireId } from './ids';
+import { requireId } from './ids';
 import { mediaType, requireJsonFormat } from './media';
 import { badRequest, notSupported } from './outcome';
 import type { VersionRecord } from './ports';
 import { preferStrict } from './prefer';
-import type { QueryDeps } from './queries';
+import type { CurrentCriteria, PageRequest, QueryDeps } from './queries';
 import type { FhirRequest, FhirResponse } from './request';
 import { header } from './request';
 import { fhirJson } from './response';
-import {
-  decodeCursor,
-  encodeCursor,
-  type LastUpdatedFilter,
-  matchesLastUpdated,
-  parseCount,
-  parseLastUpdated,
-} from './search-params';
-
-/** Search parameters of Binary this service supports (C25); also listed by the CapabilityStatement. */
-export const SEARCH_PARAMS = [
-  {
-    name: '_id',
-    type: 'token',
-    definition: 'http://hl7.org/fhir/SearchParameter/Resource-id',
-    documentation: 'Logical ids, comma-separated (any of).',
-  },
-  {
-    name: '_lastUpdated',
-    type: 'date',
-    definition: 'http://hl7.org/fhir/SearchParameter/Resource-lastUpdated',
-    documentation: 'Prefixes eq ne gt lt ge le sa eb; repeat for a range. Served by an index.',
-  },
-  {
-    name: '_language',
-    type: 'token',
-    definition: 'http://hl7.org/fhir/SearchParameter/Resource-language',
-    documentation: 'Binary.language, comma-separated (any of).',
-  },
-] as const;
+import { decodeCursor, encodeCursor, matchesNothing, parseCount, SEARCH_PARAMS } from './search-params';
 
 /** Result parameters and our paging cursor: known, so never "unknown" under handling=strict. */
 const CONTROL = new Set(['_count', '_sort', '_summary', '_format', '_pretty', '_cursor']);
 const KNOWN = new Set<string>([...SEARCH_PARAMS.map((p) => p.name), ...CONTROL]);
-const MAX_IDS = 1000;
 
 /** Query parameters, plus the form body of POST [base]/Binary/_search (search.html#Introduction). */
 function searchParameters(req: FhirRequest): Record<string, string[]> {
@@ -63,29 +33,11 @@ function searchParameters(req: FhirRequest): Record<string, string[]> {
   return out;
 }
 
-/** Comma lists AND-ed across repeats: the set of values every repeat allows. */
-function tokenSet(values: string[] | undefined): Set<string> | undefined {
-  if (!values) return undefined;
-  let acc: Set<string> | undefined;
-  for (const v of values) {
-    const s = new Set(
-      v
-        .split(',')
-        .map((x) => x.trim())
-        .filter((x) => x !== ''),
-    );
-    acc = acc === undefined ? s : new Set([...acc].filter((x) => s.has(x)));
-  }
-  return acc;
-}
-
-/** The sort key of a current Binary, as the `currentByTenant` index orders it. */
-const keyOf = (r: VersionRecord) => `${r.lastUpdated}#${r.id}`;
-
 /**
- * C25: GET [base]/Binary?… and POST [base]/Binary/_search. `_id` reads the heads directly;
- * otherwise the sparse `currentByTenant` index is queried on the `_lastUpdated` range, so only
- * matching (and current) Binaries are read: deleted ones are not in that index at all.
+ * C25: GET [base]/Binary?… and POST [base]/Binary/_search. The parameters (SEARCH_PARAMS) fill
+ * one set of criteria; the query adapter serves them (by `_id`, reading those heads; otherwise
+ * from the sparse index of current Binaries on the `_lastUpdated` range) and owns the paging
+ * positions the cursor carries.
  */
 export async function searchBinary(req: FhirRequest, deps: QueryDeps): Promise<FhirResponse> {
   const org = requireId(req.params.organizationId, 'organizationId');
@@ -112,25 +64,21 @@ export async function searchBinary(req: FhirRequest, deps: QueryDeps): Promise<F
   const summaryCount = summaryRaw === 'count';
   if (summaryRaw !== undefined && !summaryCount && summaryRaw !== 'false')
     lenient(`_summary=${summaryRaw} is not supported: use _summary=count`);
-  const ids = tokenSet(params._id);
-  const languages = tokenSet(params._language);
-  const lu = parseLastUpdated(params._lastUpdated ?? []);
   const cursorRaw = one('_cursor');
   const after = decodeCursor(cursorRaw, /^[\x21-\x7e]{1,400}$/);
-  if (ids && ids.size > MAX_IDS) throw badRequest(`_id lists at most ${MAX_IDS} ids per search.`, 'value');
 
+  const criteria: CurrentCriteria = {};
   const used: [string, string][] = [];
-  if (ids) used.push(['_id', [...ids].join(',')]);
-  for (const v of params._lastUpdated ?? []) used.push(['_lastUpdated', v]);
-  if (languages) used.push(['_language', [...languages].join(',')]);
+  for (const p of SEARCH_PARAMS) {
+    const values = params[p.name];
+    if (values === undefined) continue;
+    for (const v of p.parse(values, criteria)) used.push([p.name, v]);
+  }
   used.push(['_sort', order === 'asc' ? '_lastUpdated' : '-_lastUpdated']);
   used.push(['_count', String(count)]);
   if (summaryCount) used.push(['_summary', 'count']);
 
-  const result =
-    ids !== undefined
-      ? await byIds(deps, org, ids, languages, lu, order, after, summaryCount ? 0 : count)
-      : await byIndex(deps, org, languages, lu, order, after, summaryCount ? 0 : count);
+  const result = await find(deps, org, criteria, { after, order, limit: summaryCount ? 0 : count });
 
   const link = [
     pageLink('self', req.baseUrl, '/Binary', [...used, ...(cursorRaw ? [['_cursor', cursorRaw]] : [])] as [
@@ -160,56 +108,21 @@ interface Found {
   next?: string;
 }
 
-async function byIds(
+/** The page asked for and Bundle.total: counted only when the page does not tell it already. */
+async function find(
   deps: QueryDeps,
   org: string,
-  ids: Set<string>,
-  languages: Set<string> | undefined,
-  lu: LastUpdatedFilter,
-  order: 'asc' | 'desc',
-  after: string | undefined,
-  count: number,
+  criteria: CurrentCriteria,
+  page: PageRequest,
 ): Promise<Found> {
-  const valid = [...ids].filter(isValidId);
-  const heads = valid.length > 0 ? await deps.queries.heads(org, valid) : [];
-  const matches = heads
-    .filter(
-      (h) =>
-        !h.deleted &&
-        matchesLastUpdated(lu, h.lastUpdated) &&
-        (languages === undefined || (h.language !== undefined && languages.has(h.language))),
-    )
-    .sort((a, b) => (keyOf(a) < keyOf(b) ? -1 : 1) * (order === 'asc' ? 1 : -1));
-  const rest =
-    after === undefined
-      ? matches
-      : matches.filter((h) => (order === 'asc' ? keyOf(h) > after : keyOf(h) < after));
-  const records = rest.slice(0, count);
-  const last = records[records.length - 1];
-  return { records, total: matches.length, next: rest.length > count && last ? keyOf(last) : undefined };
-}
-
-async function byIndex(
-  deps: QueryDeps,
-  org: string,
-  languages: Set<string> | undefined,
-  lu: LastUpdatedFilter,
-  order: 'asc' | 'desc',
-  after: string | undefined,
-  count: number,
-): Promise<Found> {
-  if (lu.empty || (languages !== undefined && languages.size === 0)) return { records: [], total: 0 };
-  const filter = { exclude: lu.exclude, ...(languages ? { languages: [...languages] } : {}) };
-  const range = { since: lu.since, before: lu.before };
-  if (count === 0) {
-    const { count: total } = await deps.queries.countCurrent(org, range, filter);
-    return { records: [], total };
-  }
-  const page = await deps.queries.currentByLastUpdated(org, { ...range, after, order, limit: count }, filter);
-  // The first page that holds everything is its own count; otherwise count the range.
+  if (matchesNothing(criteria)) return { records: [], total: 0 };
+  if (page.limit === 0) return { records: [], total: (await deps.queries.countCurrent(org, criteria)).count };
+  const found = await deps.queries.searchCurrent(org, criteria, page);
+  // The first page that holds everything is its own count; otherwise count the matches.
   const total =
-    after === undefined && page.next === undefined
-      ? page.records.length
-      : (await deps.queries.countCurrent(org, range, filter)).count;
-  return { records: page.records, total, next: page.next };
+    found.total ??
+    (page.after === undefined && found.next === undefined
+      ? found.records.length
+      : (await deps.queries.countCurrent(org, criteria)).count);
+  return { records: found.records, total, next: found.next };
 }

@@ -61,7 +61,7 @@ beforeAll(async () => {
 afterAll(() => s.close());
 
 test('C25: _lastUpdated=gt… on a 1,000-resource tenant examines only the 99 matching index items', async () => {
-  const page = await queries.currentByLastUpdated(s.org, { since: at(901), order: 'asc', limit: 1000 });
+  const page = await queries.searchCurrent(s.org, { since: at(901) }, { order: 'asc', limit: 1000 });
   expect(page.records).toHaveLength(99);
   expect(page.records[0]!.id).toBe('r0901');
   expect(page.examined).toBe(99);
@@ -73,31 +73,27 @@ test('C25: _lastUpdated=gt… on a 1,000-resource tenant examines only the 99 ma
 });
 
 test('C25: a page of 50 examines 51 items (one to know a next page exists), and the cursor resumes exactly', async () => {
-  const p1 = await queries.currentByLastUpdated(s.org, {
-    since: at(100),
-    before: at(300),
-    order: 'asc',
-    limit: 50,
-  });
+  const p1 = await queries.searchCurrent(
+    s.org,
+    { since: at(100), before: at(300) },
+    { order: 'asc', limit: 50 },
+  );
   expect(p1.examined).toBe(51);
   expect(p1.records.map((r) => r.id)).toEqual(
     Array.from({ length: 50 }, (_, i) => `r${String(100 + i).padStart(4, '0')}`),
   );
-  const p2 = await queries.currentByLastUpdated(s.org, {
-    since: at(100),
-    before: at(300),
-    after: p1.next,
-    order: 'asc',
-    limit: 50,
-  });
+  const p2 = await queries.searchCurrent(
+    s.org,
+    { since: at(100), before: at(300) },
+    { after: p1.next, order: 'asc', limit: 50 },
+  );
   expect(p2.records[0]!.id).toBe('r0150');
   expect(p2.examined).toBeLessThanOrEqual(52);
-  const desc = await queries.currentByLastUpdated(s.org, {
-    before: at(300),
-    after: p1.next,
-    order: 'desc',
-    limit: 3,
-  });
+  const desc = await queries.searchCurrent(
+    s.org,
+    { before: at(300) },
+    { after: p1.next, order: 'desc', limit: 3 },
+  );
   expect(desc.records.map((r) => r.id)).toEqual(['r0148', 'r0147', 'r0146']);
 });
 

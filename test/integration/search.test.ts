@@ -90,6 +90,20 @@ describe('C25 search', () => {
     expect(next(p2)).toBeUndefined();
   });
 
+  test('C25: _id searches page with cursors and count like index searches', async () => {
+    const p1 = await search(s, '?_id=a,b,c,d,e&_count=2&_sort=-_lastUpdated');
+    expect(ids(p1)).toEqual(['e', 'd']);
+    expect(p1.total).toBe(4);
+    const p2 = (await (await s.fetch(next(p1)!)).json()) as Bundle;
+    expect(ids(p2)).toEqual(['b', 'a']);
+    expect(p2.total).toBe(4);
+    expect(next(p2)).toBeUndefined();
+    const counted = await search(s, '?_id=a,c,d&_summary=count');
+    expect(counted.total).toBe(2);
+    expect(counted.entry).toBeUndefined();
+    expect((await search(s, '?_id=a,b&_language=de')).total).toBe(0);
+  });
+
   test('C25: POST _search with a form body equals GET', async () => {
     const body = new URLSearchParams({ _id: 'a,b,d', _language: 'en' }).toString();
     const b = await search(s, '/_search', {
