@@ -5,7 +5,7 @@ import { handler as reaper } from '../functions/handlers/reaper';
 import { appDeps } from '../functions/http/deps';
 
 /**
- * moto never expires TTL items (ARCHITECTURE.md), so locally this plays DynamoDB's TTL: it
+ * moto never expires TTL items (docs/ARCHITECTURE.md), so locally this plays DynamoDB's TTL: it
  * deletes expired intent items and hands the reaper Lambda the REMOVE record TTL would stream.
  * Returns how many intents expired.
  */
