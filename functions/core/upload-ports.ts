@@ -1,5 +1,5 @@
 /**
- * Ports of the `$upload` protocol (API.md C28–C30): S3 multipart uploads driven by presigned part
+ * Ports of the `$upload` protocol (docs/API.md C28–C30): S3 multipart uploads driven by presigned part
  * URLs, and the upload sessions that remember them. Adapters: ../adapters/s3-multipart.ts and
  * ../adapters/dynamo-upload-sessions.ts. The core never imports an AWS type.
  */
