@@ -1,7 +1,12 @@
-import { MOTO_MISSING, motoAvailable } from './moto';
+import { EmulatorSetupError, ensureMoto } from './moto';
 
-// `npm test` and `npm start` fail early and clearly when the emulator is missing.
-if (!process.env.AWS_ENDPOINT_URL && !motoAvailable()) {
-  console.error(MOTO_MISSING);
-  process.exit(1);
+// `npm test` (and `npm start`, through startMoto) set up the pinned emulator themselves on first
+// run, and fail early and clearly when they cannot.
+if (!process.env.AWS_ENDPOINT_URL) {
+  try {
+    ensureMoto();
+  } catch (e) {
+    console.error(e instanceof EmulatorSetupError ? e.message : e);
+    process.exit(1);
+  }
 }

@@ -1,21 +1,109 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { projectRoot } from './paths';
 
-export const MOTO_MISSING =
-  'moto_server was not found (or python3 cannot import moto.server). Install the AWS emulator with: pip install "moto[server]" ' +
-  '(or set AWS_ENDPOINT_URL to a running moto/LocalStack).';
-
-/** The Python that has moto; MOTO_PYTHON overrides. */
-const PYTHON = process.env.MOTO_PYTHON ?? 'python3';
+const REQUIREMENTS = join(projectRoot(), 'local', 'requirements-moto.txt');
+/** moto_server's own app behind the patches that make it faithful (moto_serial.py says which). */
 const SERIAL = join(projectRoot(), 'local', 'moto_serial.py');
 
-export function motoAvailable(): boolean {
-  return (
-    spawnSync('moto_server', ['--help'], { stdio: 'ignore' }).status === 0 &&
-    spawnSync(PYTHON, ['-c', 'import moto.server, werkzeug'], { stdio: 'ignore' }).status === 0
+/** The moto version the harness patches (local/requirements-moto.txt is the one place it is written). */
+export const MOTO_VERSION = (() => {
+  const m = /^moto\[server\]==(\S+)/m.exec(readFileSync(REQUIREMENTS, 'utf8'));
+  if (!m) throw new Error(`${REQUIREMENTS} does not pin moto[server]`);
+  return m[1]!;
+})();
+
+/** Where `npm start` / `npm test` install the pinned moto when the machine lacks it. */
+export const motoVenvDir = (env = process.env) =>
+  env.MOTO_VENV_DIR ?? join(projectRoot(), '.local', `moto-${MOTO_VERSION}`);
+
+const venvPython = (dir: string) =>
+  process.platform === 'win32' ? join(dir, 'Scripts', 'python.exe') : join(dir, 'bin', 'python');
+
+/** The Python 3 that creates the environment (and whose own moto is used if it is the pinned one). */
+const basePython = (env = process.env) => env.LOCAL_PYTHON ?? 'python3';
+
+function hasPinnedMoto(python: string): boolean {
+  const check = `import sys, flask, werkzeug, moto, moto.server; sys.exit(0 if moto.__version__ == ${JSON.stringify(MOTO_VERSION)} else 3)`;
+  return spawnSync(python, ['-c', check], { stdio: 'ignore' }).status === 0;
+}
+
+/**
+ * The Python that runs the emulator: MOTO_PYTHON if set; else the environment under .local/;
+ * else python3 itself when it has exactly the pinned moto. undefined: none has it.
+ */
+export function motoPython(env = process.env): string | undefined {
+  if (env.MOTO_PYTHON) return hasPinnedMoto(env.MOTO_PYTHON) ? env.MOTO_PYTHON : undefined;
+  const local = venvPython(motoVenvDir(env));
+  if (existsSync(local) && hasPinnedMoto(local)) return local;
+  return hasPinnedMoto(basePython(env)) ? basePython(env) : undefined;
+}
+
+export class EmulatorSetupError extends Error {}
+
+/**
+ * Finds the pinned moto, installing it on first use into a Python virtual environment under
+ * .local/ (pip, from PyPI), so that `npm ci && npm start` is the whole set-up on a fresh machine.
+ * Progress goes to stderr; every failure says what to do.
+ */
+export function ensureMoto(env = process.env, log: (msg: string) => void = (m) => console.error(m)): string {
+  const found = motoPython(env);
+  if (found) return found;
+  const spec = `moto[server]==${MOTO_VERSION}`;
+  if (env.MOTO_PYTHON) {
+    throw new EmulatorSetupError(
+      `MOTO_PYTHON=${env.MOTO_PYTHON} cannot import ${spec} (with flask and werkzeug). Unset MOTO_PYTHON to let npm set it up under .local/, or install it there: ${env.MOTO_PYTHON} -m pip install "${spec}".`,
+    );
+  }
+  const python = basePython(env);
+  const version = spawnSync(python, ['-c', 'import sys; print(sys.version_info[0])'], { encoding: 'utf8' });
+  if (version.error || version.status !== 0 || version.stdout.trim() !== '3') {
+    throw new EmulatorSetupError(
+      `Python 3 is required for the local AWS emulator (moto), and "${python}" was not found or is not Python 3. ` +
+        'Install Python 3 with its venv module (Debian/Ubuntu: apt-get install python3 python3-venv; macOS: brew install python), ' +
+        'then run the command again; or set AWS_ENDPOINT_URL to an emulator you run yourself.',
+    );
+  }
+  const dir = motoVenvDir(env);
+  const tmp = `${dir}.partial-${process.pid}`;
+  log(`Setting up the AWS emulator once: ${spec} into ${dir} (pip, from PyPI)…`);
+  rmSync(tmp, { recursive: true, force: true });
+  mkdirSync(dirname(tmp), { recursive: true });
+  const fail = (what: string, hint: string): never => {
+    rmSync(tmp, { recursive: true, force: true });
+    throw new EmulatorSetupError(`${what}. ${hint}`);
+  };
+  const venv = spawnSync(python, ['-m', 'venv', tmp], { stdio: ['ignore', 2, 2] });
+  if (venv.status !== 0)
+    fail(
+      `"${python} -m venv" failed (exit ${venv.status})`,
+      "Install Python's venv module (Debian/Ubuntu: apt-get install python3-venv) and run the command again.",
+    );
+  const pip = spawnSync(
+    venvPython(tmp),
+    ['-m', 'pip', 'install', '--disable-pip-version-check', '--no-input', '-r', REQUIREMENTS],
+    { stdio: ['ignore', 2, 2] },
   );
+  if (pip.status !== 0)
+    fail(
+      `Installing ${spec} failed (pip exit ${pip.status}); nothing was kept`,
+      `Check that PyPI is reachable (or pip's index settings), or install it yourself: pip install "${spec}"; or set AWS_ENDPOINT_URL to an emulator you run yourself.`,
+    );
+  if (!hasPinnedMoto(venvPython(tmp)))
+    fail(`pip installed ${spec}, but it does not import`, 'See the pip output above.');
+  try {
+    renameSync(tmp, dir);
+  } catch {
+    // Another npm start/test finished the same set-up first: use theirs.
+    rmSync(tmp, { recursive: true, force: true });
+  }
+  const ready = motoPython(env);
+  if (!ready)
+    throw new EmulatorSetupError(`${dir} was set up but does not run ${spec}; delete it and try again.`);
+  log(`AWS emulator ready: ${spec}.`);
+  return ready;
 }
 
 export function freePort(): Promise<number> {
@@ -35,12 +123,17 @@ export interface Moto {
   stop(): Promise<void>;
 }
 
-/** Starts moto_server on a free loopback port and waits until it answers. */
+/**
+ * Starts the pinned moto (installing it on first use) on a free loopback port, through the
+ * harness that makes it faithful (moto_serial.py), and waits until it answers.
+ */
 export async function startMoto(): Promise<Moto> {
-  if (!motoAvailable()) throw new Error(MOTO_MISSING);
+  const python = ensureMoto();
   const port = await freePort();
-  // moto_server's own app, with DynamoDB requests serialized (moto_serial.py says why).
-  const child = spawn(PYTHON, [SERIAL, '127.0.0.1', String(port)], { stdio: ['ignore', 'ignore', 'ignore'] });
+  // Errors (a refused moto version, a crash) go to our stderr; request logs are dropped.
+  const child = spawn(python, [SERIAL, '127.0.0.1', String(port)], {
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
   const endpoint = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 30_000;
   for (;;) {

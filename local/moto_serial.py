@@ -1,31 +1,229 @@
-"""moto_server with DynamoDB requests serialized.
+"""moto_server, made as faithful as the service needs, for `npm start` and `npm test`.
 
-moto rolls a failed TransactWriteItems back by restoring a deep copy of the whole table taken
-before it started, which erases writes other request threads committed in between. DynamoDB
-isolates transactions; serializing DynamoDB requests gives the emulator the same guarantee.
-S3, SNS and SQS requests stay concurrent.
+Three changes to moto 5.2.1 (the version pinned in requirements-moto.txt; any other version is
+refused, because the patches below replace moto internals):
+
+1. DynamoDB requests are serialized. DynamoDB isolates transactions; moto does not, and
+   serializing its DynamoDB requests gives the emulator the same guarantee. S3, SNS and SQS
+   requests stay concurrent.
+2. TransactWriteItems checks every condition before it changes anything and keeps an undo log of
+   only the items it touches. moto deep-copies every table a transaction touches (to restore it on
+   failure), so each write costs time linear in the table size, failed transactions under
+   contention balloon memory, and a restored copy brings back a stale stream.
+3. S3 PUT bodies are never parsed as forms. moto (through Flask) parses bodies sent as
+   `application/x-www-form-urlencoded` or `multipart/form-data` and stores 0 bytes; S3 stores
+   every PUT body as sent.
 
 usage: python3 moto_serial.py HOST PORT
 """
 
+import copy
+import logging
 import os
+import re
 import signal
 import sys
 import threading
 import time
 
+import flask
+import moto
+from moto.dynamodb import models as ddb_models
+from moto.dynamodb.comparisons import get_filter_expression
+from moto.dynamodb.exceptions import (
+    ConditionalCheckFailed,
+    MockValidationException,
+    MultipleTransactionsException,
+    TooManyTransactionsException,
+    TransactionCanceledException,
+    TransactWriteSingleOpException,
+)
 from moto.server import DomainDispatcherApplication, create_backend_app
 from werkzeug.serving import run_simple
 
+
+def pinned_version():
+    here = os.path.dirname(os.path.abspath(__file__))
+    with open(os.path.join(here, "requirements-moto.txt"), encoding="utf-8") as f:
+        m = re.search(r"^moto\[server\]==(\S+)", f.read(), flags=re.MULTILINE)
+    if not m:
+        raise SystemExit("requirements-moto.txt does not pin moto[server]")
+    return m.group(1)
+
+
+# --- 2. transactions without whole-table copies ------------------------------------------------
+
+
+def _key_of(backend, op_type, op):
+    table = backend.get_table(op["TableName"])
+    if op_type != "Put":
+        return table, op["Key"]
+    attrs = op["Item"]
+    key = {table.hash_key_attr: attrs[table.hash_key_attr]}
+    if table.range_key_attr is not None:
+        key[table.range_key_attr] = attrs[table.range_key_attr]
+    return table, key
+
+
+def _restore(table, hash_key, range_key, old):
+    """Puts one item back as it was (None: it did not exist)."""
+    if range_key is not None:
+        bucket = table.items[hash_key]
+        if old is None:
+            bucket.pop(range_key, None)
+        else:
+            bucket[range_key] = old
+        if not bucket:
+            del table.items[hash_key]
+    elif old is None:
+        table.items.pop(hash_key, None)
+    else:
+        table.items[hash_key] = old
+
+
+def transact_write_items(self, transact_items):
+    """moto's transact_write_items with the same answers, but O(items touched) not O(table).
+
+    Phase 1 evaluates every condition against the current items and changes nothing, so a
+    cancelled transaction (the common failure: a lost optimistic-concurrency race) costs no copy
+    at all. Phase 2 applies the operations, remembering each touched item and each stream's
+    length; an error there (a validation moto only detects while applying) puts those items back
+    and drops the stream records the transaction added, so the stream never shows a write that
+    did not happen. DynamoDB requests are serialized (see `app`), so nothing interleaves.
+    """
+    if len(transact_items) > 100:
+        raise TooManyTransactionsException()
+    seen = set()
+    errors = []
+    plan = []
+    for item in transact_items:
+        if len(list(item.keys())) > 1:
+            raise TransactWriteSingleOpException
+        original_item = None
+        try:
+            op_type, op = next(iter(item.items()))
+            if op_type not in {"ConditionCheck", "Put", "Delete", "Update"}:
+                raise ValueError("Unsupported transaction operation")
+            table_name = op["TableName"]
+            table, key = _key_of(self, op_type, op)
+            unique = (str(table_name), str(dict(sorted(key.items()))))
+            if unique in seen:
+                raise MultipleTransactionsException()
+            seen.add(unique)
+            current = self.get_item(table_name, key)
+            condition = op.get("ConditionExpression")
+            if condition is not None:
+                check = get_filter_expression(
+                    condition,
+                    op.get("ExpressionAttributeNames"),
+                    op.get("ExpressionAttributeValues"),
+                )
+                if not check.expr(current):
+                    if op.get("ReturnValuesOnConditionCheckFailure") == "ALL_OLD" and current:
+                        original_item = current.to_json()["Attributes"]
+                    raise ConditionalCheckFailed(item=original_item)
+            plan.append((op_type, op, table, key))
+            errors.append((None, None, None))
+        except (MultipleTransactionsException, MockValidationException):
+            raise
+        except ConditionalCheckFailed as e:
+            errors.append(("ConditionalCheckFailed", str(e.message), original_item))
+        except Exception as e:  # moto reports any other failure as that item's cancellation reason
+            errors.append((type(e).__name__, str(e), original_item))
+    if any(code is not None for code, _, _ in errors):
+        raise TransactionCanceledException(errors)
+
+    undo = []
+    streams = {}
+    for index, (op_type, op, table, key) in enumerate(plan):
+        try:
+            if table.stream_shard is not None and id(table) not in streams:
+                streams[id(table)] = (table.stream_shard, len(table.stream_shard.items))
+            if op_type == "ConditionCheck":
+                continue
+            hash_key, range_key = self.get_keys_value(table, key)
+            # Update changes the stored item in place, so keep a copy of the one item, not a reference.
+            undo.append((table, hash_key, range_key, copy.deepcopy(table.get_item(hash_key, range_key))))
+            names = op.get("ExpressionAttributeNames")
+            values = op.get("ExpressionAttributeValues")
+            condition = op.get("ConditionExpression")
+            if op_type == "Put":
+                self.put_item(
+                    op["TableName"],
+                    op["Item"],
+                    condition_expression=condition,
+                    expression_attribute_names=names,
+                    expression_attribute_values=values,
+                )
+            elif op_type == "Delete":
+                self.delete_item(
+                    op["TableName"],
+                    key,
+                    condition_expression=condition,
+                    expression_attribute_names=names,
+                    expression_attribute_values=values,
+                )
+            elif op_type == "Update":
+                self.update_item(
+                    op["TableName"],
+                    key,
+                    update_expression=op["UpdateExpression"],
+                    condition_expression=condition,
+                    expression_attribute_names=names,
+                    expression_attribute_values=values,
+                )
+        except Exception as e:
+            for t, h, r, old in reversed(undo):
+                _restore(t, h, r, old)
+            for shard, length in streams.values():
+                del shard.items[length:]
+            if isinstance(e, MockValidationException):
+                raise
+            reasons = [(None, None, None)] * len(plan)
+            reasons[index] = (type(e).__name__, str(e), None)
+            raise TransactionCanceledException(reasons)
+
+
+# --- 3. raw S3 PUT bodies ------------------------------------------------------------------------
+
+
+class RawPutRequest(flask.Request):
+    """A PUT body is an object or a part (or XML configuration), never a form: leave it raw."""
+
+    @property
+    def want_form_data_parsed(self):
+        if self.environ.get("REQUEST_METHOD") == "PUT":
+            return False
+        return super().want_form_data_parsed
+
+
+def apply_patches():
+    expected = pinned_version()
+    if moto.__version__ != expected:
+        raise SystemExit(
+            f"moto {moto.__version__} found, but the local harness patches moto {expected} "
+            "(local/requirements-moto.txt); npm start sets up the pinned version under .local/"
+        )
+    assert hasattr(ddb_models.DynamoDBBackend, "transact_write_items")
+    ddb_models.DynamoDBBackend.transact_write_items = transact_write_items
+    flask.Flask.request_class = RawPutRequest
+
+
+# --- the server ----------------------------------------------------------------------------------
+
 _lock = threading.Lock()
-_app = DomainDispatcherApplication(create_backend_app)
 
 
-def app(environ, start_response):
-    if environ.get("HTTP_X_AMZ_TARGET", "").startswith("DynamoDB_"):
-        with _lock:
-            return list(_app(environ, start_response))
-    return _app(environ, start_response)
+def make_app():
+    dispatcher = DomainDispatcherApplication(create_backend_app)
+
+    def app(environ, start_response):
+        if environ.get("HTTP_X_AMZ_TARGET", "").startswith("DynamoDB_"):
+            with _lock:
+                return list(dispatcher(environ, start_response))
+        return dispatcher(environ, start_response)
+
+    return app
 
 
 def _exit_with_parent():
@@ -39,9 +237,12 @@ def _exit_with_parent():
 
 def main():
     host, port = sys.argv[1], int(sys.argv[2])
+    apply_patches()
+    # One line per request on stderr would drown the server's own log; errors still show.
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
     signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
     threading.Thread(target=_exit_with_parent, daemon=True).start()
-    run_simple(host, port, app, threaded=True)
+    run_simple(host, port, make_app(), threaded=True)
 
 
 if __name__ == "__main__":

@@ -1,14 +1,9 @@
 import { startLocalApp } from './app';
 import { mintToken } from './dev-auth';
 import { removeEndpointFile, writeEndpointFile } from './endpoint-file';
-import { MOTO_MISSING, motoAvailable } from './moto';
 
 // C3: `npm start` serves the whole API on 127.0.0.1:${PORT:-8080} against moto.
 async function main() {
-  if (!process.env.AWS_ENDPOINT_URL && !motoAvailable()) {
-    console.error(MOTO_MISSING);
-    process.exit(1);
-  }
   const port = Number(process.env.PORT ?? 8080);
   const app = await startLocalApp({ port, log: (m) => console.error(m) });
   // C36: `npm run -s events` finds the endpoint and topic here.
