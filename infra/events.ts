@@ -10,8 +10,9 @@ import type * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { keys, VERSION_PREFIX } from '../functions/adapters/dynamo-schema';
+import { EVENTS_PREFIX } from '../functions/adapters/sns-publisher';
 import { FUNCTIONS_DIR, logicalId, ServiceFunction } from './service-function';
-import { EVENTS_PREFIX } from './storage';
 
 /** A consumer of the table's stream. */
 export interface StreamConsumer {
@@ -140,7 +141,7 @@ export class Events extends Construct {
           filters: [
             lambda.FilterCriteria.filter({
               eventName: lambda.FilterRule.isEqual('INSERT'),
-              dynamodb: { Keys: { sk: { S: lambda.FilterRule.beginsWith('V#') } } },
+              dynamodb: { Keys: { sk: { S: lambda.FilterRule.beginsWith(VERSION_PREFIX) } } },
             }),
           ],
         }),
@@ -191,7 +192,7 @@ export class Events extends Construct {
                 type: lambda.FilterRule.isEqual('Service'),
                 principalId: lambda.FilterRule.isEqual('dynamodb.amazonaws.com'),
               },
-              dynamodb: { Keys: { pk: { S: lambda.FilterRule.beginsWith('I#') } } },
+              dynamodb: { Keys: { pk: { S: lambda.FilterRule.beginsWith(keys.intentsUnder()) } } },
             }),
           ],
         }),

@@ -95,7 +95,7 @@ export class ServiceFunction extends Construct {
       {
         id: 'AwsSolutions-L1',
         reason:
-          'Node.js 22 is the runtime the service is built and tested on (ARCHITECTURE.md); moving to a newer runtime is a tested upgrade, not a flag.',
+          'Node.js 22 is the runtime the service is built and tested on (docs/ARCHITECTURE.md); moving to a newer runtime is a tested upgrade, not a flag.',
       },
       {
         id: 'HIPAA.Security-IAMNoInlinePolicy',

@@ -4,10 +4,8 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
-import { INDEX_BY_TENANT, INDEX_CURRENT_BY_TENANT } from '../functions/adapters/dynamo-repository';
-
-/** Where the emitter offloads notification bodies over SNS's 256 KiB limit (C34). */
-export const EVENTS_PREFIX = '_events/';
+import { TABLE } from '../functions/adapters/dynamo-schema';
+import { EVENTS_PREFIX } from '../functions/adapters/sns-publisher';
 
 export interface StorageProps {
   /**
@@ -45,8 +43,8 @@ export interface StorageProps {
 }
 
 /**
- * The data at rest: one customer-managed KMS key, the DynamoDB table (layout at the top of
- * functions/adapters/dynamo-repository.ts; local/provision.ts creates the same table on moto), the
+ * The data at rest: one customer-managed KMS key, the DynamoDB table (its shape is `TABLE` in
+ * functions/adapters/dynamo-schema.ts; local/provision.ts creates the same table on moto), the
  * bucket of bytes (one immutable object per version) and the bucket of its access logs.
  */
 export class Storage extends Construct {
@@ -85,16 +83,15 @@ export class Storage extends Construct {
 
     const s = (name: string) => ({ name, type: dynamodb.AttributeType.STRING });
     this.table = new dynamodb.Table(this, 'Table', {
-      partitionKey: s('pk'),
-      sortKey: s('sk'),
+      partitionKey: s(TABLE.partitionKey),
+      sortKey: s(TABLE.sortKey),
       billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
       deletionProtection: true,
       encryption: dynamodb.TableEncryption.CUSTOMER_MANAGED,
       encryptionKey: this.key,
-      // The emitter needs the committed version (NEW), the reaper the expired intent (OLD).
-      stream: dynamodb.StreamViewType.NEW_AND_OLD_IMAGES,
-      timeToLiveAttribute: 'ttl',
+      stream: dynamodb.StreamViewType[TABLE.streamViewType],
+      timeToLiveAttribute: TABLE.ttlAttribute,
       removalPolicy,
     });
     Validations.of(this.table).acknowledge({
@@ -102,18 +99,14 @@ export class Storage extends Construct {
       reason:
         "Point-in-time recovery (35 days, continuous) and deletion protection are on; long-term AWS Backup plans are usually set by the organization's central backup policy.",
     });
-    this.table.addGlobalSecondaryIndex({
-      indexName: INDEX_BY_TENANT,
-      partitionKey: s('tpk'),
-      sortKey: s('tsk'),
-      projectionType: dynamodb.ProjectionType.ALL,
-    });
-    this.table.addGlobalSecondaryIndex({
-      indexName: INDEX_CURRENT_BY_TENANT,
-      partitionKey: s('cpk'),
-      sortKey: s('csk'),
-      projectionType: dynamodb.ProjectionType.ALL,
-    });
+    for (const index of TABLE.indexes) {
+      this.table.addGlobalSecondaryIndex({
+        indexName: index.name,
+        partitionKey: s(index.partitionKey),
+        sortKey: s(index.sortKey),
+        projectionType: dynamodb.ProjectionType.ALL,
+      });
+    }
 
     this.accessLogsBucket = new s3.Bucket(this, 'AccessLogs', {
       // S3 server access logging can only deliver to a bucket with SSE-S3 encryption.

@@ -12,7 +12,7 @@ import {
   S3Client,
 } from '@aws-sdk/client-s3';
 import { CreateTopicCommand, SNSClient } from '@aws-sdk/client-sns';
-import { INDEX_BY_TENANT, INDEX_CURRENT_BY_TENANT } from '../functions/adapters/dynamo-repository';
+import { createTableInput, TABLE } from '../functions/adapters/dynamo-schema';
 
 export interface LocalResources {
   tableName: string;
@@ -85,7 +85,7 @@ export async function provision(endpoint: string, region = 'us-east-1'): Promise
   return { tableName, bucketName, topicArn: topic.TopicArn!, tableStreamArn };
 }
 
-/** Creates the table (as the stack does: keys, GSIs, stream, TTL) unless it exists; returns its stream ARN. */
+/** Creates the table from the schema the stack uses too (dynamo-schema.ts) unless it exists; returns its stream ARN. */
 export async function provisionTable(
   endpoint: string,
   tableName: string,
@@ -97,43 +97,11 @@ export async function provisionTable(
     credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
   });
   try {
-    await ddb.send(
-      new CreateTableCommand({
-        TableName: tableName,
-        BillingMode: 'PAY_PER_REQUEST',
-        AttributeDefinitions: ['pk', 'sk', 'tpk', 'tsk', 'cpk', 'csk'].map((n) => ({
-          AttributeName: n,
-          AttributeType: 'S',
-        })),
-        KeySchema: [
-          { AttributeName: 'pk', KeyType: 'HASH' },
-          { AttributeName: 'sk', KeyType: 'RANGE' },
-        ],
-        GlobalSecondaryIndexes: [
-          {
-            IndexName: INDEX_BY_TENANT,
-            KeySchema: [
-              { AttributeName: 'tpk', KeyType: 'HASH' },
-              { AttributeName: 'tsk', KeyType: 'RANGE' },
-            ],
-            Projection: { ProjectionType: 'ALL' },
-          },
-          {
-            IndexName: INDEX_CURRENT_BY_TENANT,
-            KeySchema: [
-              { AttributeName: 'cpk', KeyType: 'HASH' },
-              { AttributeName: 'csk', KeyType: 'RANGE' },
-            ],
-            Projection: { ProjectionType: 'ALL' },
-          },
-        ],
-        StreamSpecification: { StreamEnabled: true, StreamViewType: 'NEW_AND_OLD_IMAGES' },
-      }),
-    );
+    await ddb.send(new CreateTableCommand(createTableInput(tableName)));
     await ddb.send(
       new UpdateTimeToLiveCommand({
         TableName: tableName,
-        TimeToLiveSpecification: { Enabled: true, AttributeName: 'ttl' },
+        TimeToLiveSpecification: { Enabled: true, AttributeName: TABLE.ttlAttribute },
       }),
     );
   } catch (e) {

@@ -8,6 +8,7 @@ import {
 } from '@aws-sdk/client-dynamodb-streams';
 import { DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
+import { isCheckpointKey, keys } from '../functions/adapters/dynamo-schema';
 
 export type StreamHandler = (event: DynamoDBStreamEvent) => Promise<DynamoDBBatchResponse | undefined>;
 
@@ -41,8 +42,7 @@ export interface StreamPoller {
   kill(): void;
 }
 
-const CHECKPOINT_SK = 'CHECKPOINT';
-const isCheckpoint = (r: _Record) => r.dynamodb?.Keys?.pk?.S?.startsWith('CHECKPOINT#') === true;
+const isCheckpoint = (r: _Record) => isCheckpointKey(r.dynamodb?.Keys?.pk?.S);
 
 /** The SDK's stream record in the shape Lambda hands to a DynamoDB stream handler. */
 function toLambdaRecord(r: _Record, streamArn: string, region: string): DynamoDBRecord {
@@ -91,7 +91,7 @@ export function startStreamPoller(o: StreamPollerOptions): StreamPoller {
   let killed = false;
   let wake: (() => void) | undefined;
 
-  const checkpointKey = (shardId: string) => ({ pk: `CHECKPOINT#${name}#${shardId}`, sk: CHECKPOINT_SK });
+  const checkpointKey = (shardId: string) => keys.checkpoint(name, shardId);
 
   async function loadCheckpoint(shardId: string): Promise<string | undefined> {
     const out = await ddb.send(

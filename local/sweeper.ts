@@ -1,29 +1,29 @@
-import { DeleteCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, paginateScan } from '@aws-sdk/lib-dynamodb';
 import { marshall } from '@aws-sdk/util-dynamodb';
 import type { DynamoDBStreamEvent } from 'aws-lambda';
+import { keys, TTL_ATTRIBUTE } from '../functions/adapters/dynamo-schema';
 import { handler as reaper } from '../functions/handlers/reaper';
-import { appDeps } from '../functions/http/deps';
+import { wiring } from '../functions/wiring';
 
 /**
- * moto never expires TTL items (ARCHITECTURE.md), so locally this plays DynamoDB's TTL: it
- * deletes expired intent items and hands the reaper Lambda the REMOVE record TTL would stream.
- * Returns how many intents expired.
+ * moto never expires TTL items (docs/ARCHITECTURE.md, toolchain facts), so locally this plays
+ * DynamoDB's TTL: it deletes expired intent items and hands the reaper Lambda the REMOVE record
+ * TTL would stream. Returns how many intents expired.
  */
 export async function sweepExpiredIntents(now = Date.now()): Promise<number> {
-  const { clients, appConfig } = appDeps();
+  const { clients, appConfig } = wiring();
   const nowS = Math.floor(now / 1000);
   let expired = 0;
-  let start: Record<string, unknown> | undefined;
-  do {
-    const page = await clients.ddb.send(
-      new ScanCommand({
-        TableName: appConfig.tableName,
-        FilterExpression: 'begins_with(pk, :i) AND #ttl < :now',
-        ExpressionAttributeNames: { '#ttl': 'ttl' },
-        ExpressionAttributeValues: { ':i': 'I#', ':now': nowS },
-        ExclusiveStartKey: start,
-      }),
-    );
+  const pages = paginateScan(
+    { client: clients.ddb },
+    {
+      TableName: appConfig.tableName,
+      FilterExpression: 'begins_with(pk, :i) AND #ttl < :now',
+      ExpressionAttributeNames: { '#ttl': TTL_ATTRIBUTE },
+      ExpressionAttributeValues: { ':i': keys.intentsUnder(), ':now': nowS },
+    },
+  );
+  for await (const page of pages) {
     for (const item of page.Items ?? []) {
       try {
         const del = await clients.ddb.send(
@@ -31,7 +31,7 @@ export async function sweepExpiredIntents(now = Date.now()): Promise<number> {
             TableName: appConfig.tableName,
             Key: { pk: item.pk, sk: item.sk },
             ConditionExpression: '#ttl < :now',
-            ExpressionAttributeNames: { '#ttl': 'ttl' },
+            ExpressionAttributeNames: { '#ttl': TTL_ATTRIBUTE },
             ExpressionAttributeValues: { ':now': nowS },
             ReturnValues: 'ALL_OLD',
           }),
@@ -52,7 +52,6 @@ export async function sweepExpiredIntents(now = Date.now()): Promise<number> {
       };
       await reaper(event);
     }
-    start = page.LastEvaluatedKey;
-  } while (start);
+  }
   return expired;
 }

@@ -18,7 +18,7 @@ export function makeClients(config: AppConfig): AwsClients {
     ...common,
     forcePathStyle: config.endpoint !== undefined,
     // Flexible checksums are computed only where S3 requires them: moto and presigned part
-    // uploads from browsers then agree with the SDK (ARCHITECTURE.md, toolchain facts).
+    // uploads from browsers then agree with the SDK (docs/ARCHITECTURE.md, toolchain facts).
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
   });

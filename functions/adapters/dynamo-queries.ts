@@ -1,12 +1,19 @@
 import {
   BatchGetCommand,
   type DynamoDBDocumentClient,
+  paginateQuery,
   QueryCommand,
   type QueryCommandInput,
 } from '@aws-sdk/lib-dynamodb';
 import type { VersionRecord } from '../core/ports';
 import type { CurrentFilter, QueryPage, RangeQuery, VersionQueries } from '../core/queries';
-import { INDEX_BY_TENANT, INDEX_CURRENT_BY_TENANT, keys, recordFromItem } from './dynamo-repository';
+import {
+  INDEX_BY_TENANT,
+  INDEX_CURRENT_BY_TENANT,
+  keys,
+  recordFromItem,
+  VERSION_PREFIX,
+} from './dynamo-schema';
 
 /** Key condition on one sort key, and the bound values a BETWEEN includes that must be dropped. */
 interface SortRange {
@@ -78,7 +85,7 @@ function currentFilter(filter: CurrentFilter | undefined): {
 const MAX_PAGE = 1000;
 
 /**
- * History and search over the table and its two GSIs (layout in dynamo-repository.ts). Every
+ * History and search over the table and its two GSIs (layout in dynamo-schema.ts). Every
  * query is a Query on one partition (a resource, or a tenant in an index) with a key condition on
  * the sort key: never a Scan, so a request reads the matching range only.
  */
@@ -96,10 +103,10 @@ export class DynamoVersionQueries implements VersionQueries {
     const pk = keys.resource(org, id);
     const range =
       q.after === undefined
-        ? { expr: 'begins_with(sk, :v)', values: { ':v': 'V#' }, drop: [] }
+        ? { expr: 'begins_with(sk, :v)', values: { ':v': VERSION_PREFIX }, drop: [] }
         : {
             expr: 'sk BETWEEN :lo AND :hi',
-            values: { ':lo': 'V#', ':hi': keys.version(Number(q.after)) },
+            values: { ':lo': VERSION_PREFIX, ':hi': keys.version(Number(q.after)) },
             drop: [keys.version(Number(q.after))],
           };
     return this.collect(
@@ -170,23 +177,21 @@ export class DynamoVersionQueries implements VersionQueries {
     const f = currentFilter(filter);
     let count = 0;
     let examined = 0;
-    let start: Record<string, unknown> | undefined;
-    do {
-      const out = await this.ddb.send(
-        new QueryCommand({
-          TableName: this.table,
-          IndexName: INDEX_CURRENT_BY_TENANT,
-          KeyConditionExpression: `cpk = :org${range ? ` AND ${range.expr}` : ''}`,
-          ...(f.expr ? { FilterExpression: f.expr, ExpressionAttributeNames: f.names } : {}),
-          ExpressionAttributeValues: { ':org': org, ...range?.values, ...f.values },
-          Select: 'COUNT',
-          ExclusiveStartKey: start,
-        }),
-      );
-      count += out.Count ?? 0;
-      examined += out.ScannedCount ?? 0;
-      start = out.LastEvaluatedKey;
-    } while (start);
+    const pages = paginateQuery(
+      { client: this.ddb },
+      {
+        TableName: this.table,
+        IndexName: INDEX_CURRENT_BY_TENANT,
+        KeyConditionExpression: `cpk = :org${range ? ` AND ${range.expr}` : ''}`,
+        ...(f.expr ? { FilterExpression: f.expr, ExpressionAttributeNames: f.names } : {}),
+        ExpressionAttributeValues: { ':org': org, ...range?.values, ...f.values },
+        Select: 'COUNT',
+      },
+    );
+    for await (const page of pages) {
+      count += page.Count ?? 0;
+      examined += page.ScannedCount ?? 0;
+    }
     return { count, examined };
   }
 
@@ -214,7 +219,8 @@ export class DynamoVersionQueries implements VersionQueries {
   /**
    * Pages through one Query until `limit + 1` records are found (the extra one says whether a
    * next page exists) or the range ends. Limit is sized to what is still missing, so the store
-   * examines little beyond the records returned (filters aside).
+   * examines little beyond the records returned (filters aside); the SDK's paginator keeps one
+   * page size for the whole walk, hence the loop of our own here.
    */
   private async collect(
     input: QueryCommandInput,

@@ -4,73 +4,17 @@ import {
   type DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
-  QueryCommand,
+  paginateQuery,
   TransactWriteCommand,
 } from '@aws-sdk/lib-dynamodb';
 import type { BlobIntent, CommitOptions, VersionRecord, VersionRepository } from '../core/ports';
 import { VersionConflictError } from '../core/ports';
+import { headItem, intentItem, keys, recordFromItem, VERSION_PREFIX, versionItem } from './dynamo-schema';
 
 /**
- * Table layout (one table):
- * - head of a resource:    pk `B#{org}#{id}`, sk `HEAD`      — the current version's record
- * - each version:          pk `B#{org}#{id}`, sk `V#{vid:10}` — immutable, streamed to the emitter
- * - intent of staged bytes: pk `I#{blobKey}`, sk `I`, ttl     — consumed by the commit
- * GSI `byTenant` (tpk = org, tsk = `{lastUpdated}#{id}#{vid:10}`) on version items: type history.
- * GSI `currentByTenant` (cpk = org, csk = `{lastUpdated}#{id}`) on heads that are not deleted:
- * search by _lastUpdated; a delete drops the head out of it, so deleted resources never match.
+ * The write path on the table (item layout in dynamo-schema.ts): heads, immutable versions and
+ * intents; a commit is one transaction over the three (C-protocol in docs/ARCHITECTURE.md).
  */
-export const keys = {
-  resource: (org: string, id: string) => `B#${org}#${id}`,
-  version: (vid: number) => `V#${String(vid).padStart(10, '0')}`,
-  head: 'HEAD',
-  intent: (blobKey: string) => ({ pk: `I#${blobKey}`, sk: 'I' }),
-};
-export const INDEX_BY_TENANT = 'byTenant';
-export const INDEX_CURRENT_BY_TENANT = 'currentByTenant';
-
-const RECORD_FIELDS = [
-  'org',
-  'id',
-  'vid',
-  'lastUpdated',
-  'method',
-  'created',
-  'deleted',
-  'resource',
-  'contentType',
-  'securityContext',
-  'language',
-  'size',
-  'blobKey',
-  'sha256',
-] as const;
-
-/** Picks the VersionRecord out of a stored item (heads and versions carry the same fields). */
-export function recordFromItem(item: Record<string, unknown>): VersionRecord {
-  const out: Record<string, unknown> = {};
-  for (const f of RECORD_FIELDS) if (item[f] !== undefined) out[f] = item[f];
-  return out as unknown as VersionRecord;
-}
-
-export function versionItem(r: VersionRecord): Record<string, unknown> {
-  return {
-    ...r,
-    pk: keys.resource(r.org, r.id),
-    sk: keys.version(r.vid),
-    tpk: r.org,
-    tsk: `${r.lastUpdated}#${r.id}#${String(r.vid).padStart(10, '0')}`,
-  };
-}
-
-export function headItem(r: VersionRecord): Record<string, unknown> {
-  return {
-    ...r,
-    pk: keys.resource(r.org, r.id),
-    sk: keys.head,
-    ...(r.deleted ? {} : { cpk: r.org, csk: `${r.lastUpdated}#${r.id}` }),
-  };
-}
-
 export class DynamoVersionRepository implements VersionRepository {
   constructor(
     private readonly ddb: DynamoDBDocumentClient,
@@ -149,15 +93,7 @@ export class DynamoVersionRepository implements VersionRepository {
     await this.ddb.send(
       new PutCommand({
         TableName: this.table,
-        Item: {
-          ...keys.intent(intent.blobKey),
-          kind: 'intent',
-          blobKey: intent.blobKey,
-          org: intent.org,
-          id: intent.id,
-          ttl: intent.expiresAt,
-          ...(intent.multipartUploadId ? { multipartUploadId: intent.multipartUploadId } : {}),
-        },
+        Item: intentItem(intent),
       }),
     );
   }
@@ -167,22 +103,18 @@ export class DynamoVersionRepository implements VersionRepository {
   }
 
   async isCommitted(org: string, id: string, blobKey: string): Promise<boolean> {
-    let start: Record<string, unknown> | undefined;
-    do {
-      const out = await this.ddb.send(
-        new QueryCommand({
-          TableName: this.table,
-          KeyConditionExpression: 'pk = :pk AND begins_with(sk, :v)',
-          FilterExpression: 'blobKey = :k',
-          ExpressionAttributeValues: { ':pk': keys.resource(org, id), ':v': 'V#', ':k': blobKey },
-          ProjectionExpression: 'sk',
-          ConsistentRead: true,
-          ExclusiveStartKey: start,
-        }),
-      );
-      if ((out.Items?.length ?? 0) > 0) return true;
-      start = out.LastEvaluatedKey;
-    } while (start);
+    const pages = paginateQuery(
+      { client: this.ddb },
+      {
+        TableName: this.table,
+        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :v)',
+        FilterExpression: 'blobKey = :k',
+        ExpressionAttributeValues: { ':pk': keys.resource(org, id), ':v': VERSION_PREFIX, ':k': blobKey },
+        ProjectionExpression: 'sk',
+        ConsistentRead: true,
+      },
+    );
+    for await (const page of pages) if ((page.Items?.length ?? 0) > 0) return true;
     return false;
   }
 }

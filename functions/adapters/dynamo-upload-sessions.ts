@@ -6,14 +6,13 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import type { UploadSession, UploadSessionStore } from '../core/upload-ports';
+import { keys, sessionFromItem, sessionItem } from './dynamo-schema';
 
 /**
- * Upload sessions in the service's table: pk `U#{uploadId}`, sk `U`, with `ttl` so DynamoDB
- * forgets abandoned ones. The bytes of an abandoned upload are reclaimed through its intent
- * item (`I#{blobKey}`, see dynamo-repository.ts), not through the session.
+ * Upload sessions in the service's table (item layout in dynamo-schema.ts), with a TTL so
+ * DynamoDB forgets abandoned ones. The bytes of an abandoned upload are reclaimed through its
+ * intent item, not through the session.
  */
-const key = (uploadId: string) => ({ pk: `U#${uploadId}`, sk: 'U' });
-
 export class DynamoUploadSessions implements UploadSessionStore {
   constructor(
     private readonly ddb: DynamoDBDocumentClient,
@@ -24,7 +23,7 @@ export class DynamoUploadSessions implements UploadSessionStore {
     await this.ddb.send(
       new PutCommand({
         TableName: this.table,
-        Item: { ...key(session.uploadId), kind: 'upload', ...session, ttl: session.expiresAt },
+        Item: sessionItem(session),
         ConditionExpression: 'attribute_not_exists(pk)',
       }),
     );
@@ -32,11 +31,10 @@ export class DynamoUploadSessions implements UploadSessionStore {
 
   async get(uploadId: string): Promise<UploadSession | undefined> {
     const out = await this.ddb.send(
-      new GetCommand({ TableName: this.table, Key: key(uploadId), ConsistentRead: true }),
+      new GetCommand({ TableName: this.table, Key: keys.upload(uploadId), ConsistentRead: true }),
     );
     if (!out.Item) return undefined;
-    const { pk: _pk, sk: _sk, kind: _k, ttl: _t, ...session } = out.Item;
-    return session as UploadSession;
+    return sessionFromItem(out.Item);
   }
 
   async mark(uploadId: string, progress: Pick<UploadSession, 'assembled' | 'verified'>): Promise<void> {
@@ -45,7 +43,7 @@ export class DynamoUploadSessions implements UploadSessionStore {
     await this.ddb.send(
       new UpdateCommand({
         TableName: this.table,
-        Key: key(uploadId),
+        Key: keys.upload(uploadId),
         UpdateExpression: `SET ${names.map((n) => `#${n} = :${n}`).join(', ')}`,
         ExpressionAttributeNames: Object.fromEntries(names.map((n) => [`#${n}`, n])),
         ExpressionAttributeValues: Object.fromEntries(
@@ -57,6 +55,6 @@ export class DynamoUploadSessions implements UploadSessionStore {
   }
 
   async delete(uploadId: string): Promise<void> {
-    await this.ddb.send(new DeleteCommand({ TableName: this.table, Key: key(uploadId) }));
+    await this.ddb.send(new DeleteCommand({ TableName: this.table, Key: keys.upload(uploadId) }));
   }
 }

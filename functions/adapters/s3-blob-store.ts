@@ -30,7 +30,7 @@ const DEFAULT_COPY: CopyTuning = { singleMaxBytes: 256 * MiB, partBytes: 128 * M
 /**
  * Blobs as S3 objects. ContentType and `Content-Disposition: attachment` are stored on the object
  * itself, so a presigned GET (and a leaked one) serves them without response overrides, which
- * moto ignores (ARCHITECTURE.md).
+ * moto ignores (docs/ARCHITECTURE.md).
  */
 export class S3BlobStore implements BlobStore {
   constructor(

@@ -1,5 +1,5 @@
-import type { Principal } from './http';
 import { forbidden, unauthorized } from './outcome';
+import type { Principal } from './request';
 
 export type Access = 'read' | 'write' | 'public';
 

@@ -1,7 +1,7 @@
 import type { CapabilityStatement, CapabilityStatementRestResourceOperation } from 'fhir/r4';
-import type { FhirRequest, FhirResponse } from './http';
 import { requireJsonFormat } from './media';
-import { fhirJson } from './operations';
+import type { FhirRequest, FhirResponse } from './request';
+import { fhirJson } from './response';
 import { SEARCH_PARAMS } from './search';
 
 /** What the CapabilityStatement needs of a route (functions/routes.ts RouteDef). */

@@ -1,7 +1,7 @@
-import type { FhirRequest } from './http';
-import { header } from './http';
 import { badRequest, preconditionFailed } from './outcome';
 import type { VersionRecord } from './ports';
+import type { FhirRequest } from './request';
+import { header } from './request';
 
 export const etag = (vid: number) => `W/"${vid}"`;
 export const httpDate = (instant: string) => new Date(instant).toUTCString();

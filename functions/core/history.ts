@@ -1,14 +1,14 @@
 import type { Bundle, BundleLink } from 'fhir/r4';
 import { buildBundle, type EntrySpec } from './bundle';
 import { etag } from './conditional';
-import type { FhirRequest, FhirResponse } from './http';
-import { queryOne } from './http';
 import { requireId } from './ids';
 import { requireJsonFormat } from './media';
-import { fhirJson } from './operations';
 import { notFound } from './outcome';
 import type { VersionRecord } from './ports';
 import type { QueryDeps } from './queries';
+import type { FhirRequest, FhirResponse } from './request';
+import { queryOne } from './request';
+import { fhirJson } from './response';
 import { decodeCursor, encodeCursor, parseCount, requireDate } from './search-params';
 
 /** C24: one version as a history entry; a delete entry has no resource. */

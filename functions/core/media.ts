@@ -1,6 +1,6 @@
-import type { FhirRequest } from './http';
-import { header, queryOne } from './http';
 import { badRequest, notSupported } from './outcome';
+import type { FhirRequest } from './request';
+import { header, queryOne } from './request';
 
 /** FHIR JSON media types accepted on requests (C4). */
 const FHIR_JSON_TYPES = new Set(['application/fhir+json', 'application/json', 'application/json+fhir']);

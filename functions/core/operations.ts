@@ -1,43 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { type BinaryContent, binaryFromFhir, binaryFromRaw, toFhir } from './binary';
 import { ifMatchVid, notModified, parseRange, versionHeaders } from './conditional';
-import type { FhirRequest, FhirResponse } from './http';
-import { header } from './http';
 import { parseVid, requireId } from './ids';
-import { FHIR_JSON_CONTENT_TYPE, parseFhirBody, requireJsonFormat, wantsFhirJson } from './media';
-import { badRequest, gone, notFound, OperationOutcomeError, operationOutcome, tooLong } from './outcome';
+import { parseFhirBody, requireJsonFormat, wantsFhirJson } from './media';
+import { badRequest, gone, notFound, OperationOutcomeError } from './outcome';
 import type { CoreDeps, VersionRecord, WriteMethod } from './ports';
-import { preferReturn } from './prefer';
-import { commitVersion, discardStaged, stageBytes } from './write';
-
-const MiB = 1024 * 1024;
-
-/** `[base]/Binary/{id}/_history/{vid}`, the Location of a version (C10). */
-export const versionUrl = (req: FhirRequest, r: Pick<VersionRecord, 'id' | 'vid'>) =>
-  `${req.baseUrl}/Binary/${r.id}/_history/${r.vid}`;
-
-export const fhirJson = (
-  status: number,
-  json: unknown,
-  headers: Record<string, string> = {},
-): FhirResponse => ({
-  status,
-  headers: { 'Content-Type': FHIR_JSON_CONTENT_TYPE, ...headers },
-  json,
-});
-
-/** C13: the size guard of every direct (non-upload) write, raw, FHIR JSON or patched. */
-export function directSizeCheck(deps: CoreDeps): (bytes: number) => void {
-  const max = deps.config.maxDirectBytes;
-  return (n) => {
-    if (n > max) {
-      throw tooLong(
-        `The data is ${n} bytes; direct writes accept at most ${max} bytes (${max / MiB} MiB). ` +
-          'Upload larger files with the $upload operation (POST [base]/Binary/$upload).',
-      );
-    }
-  };
-}
+import type { FhirRequest, FhirResponse } from './request';
+import { header } from './request';
+import { fhirJson, writeResponse } from './response';
+import { commitVersion, directSizeCheck, discardStaged, stageBytes } from './write';
 
 /** Parses a direct write's body into content (C11) with the C13 size limit. */
 export function readWriteBody(req: FhirRequest, deps: CoreDeps): { content: BinaryContent; fhir: boolean } {
@@ -47,37 +18,6 @@ export function readWriteBody(req: FhirRequest, deps: CoreDeps): { content: Bina
   checkSize(req.body.length);
   const ct = header(req, 'content-type')!;
   return { content: binaryFromRaw(ct, header(req, 'x-security-context'), req.body), fhir: false };
-}
-
-/** The response to a committed write: C8 for FHIR bodies, always empty for raw ones (C12). */
-export function writeResponse(
-  req: FhirRequest,
-  record: VersionRecord,
-  bytes: Uint8Array | 'absent',
-  fhirBody: boolean,
-): FhirResponse {
-  const status = record.created ? 201 : 200;
-  const headers: Record<string, string> = { ...versionHeaders(record) };
-  if (record.created) headers.Location = versionUrl(req, record);
-  const audit = { resourceId: record.id, versionId: String(record.vid), bytes: record.size };
-  const prefer = preferReturn(req);
-  if (!fhirBody || prefer === 'minimal') return { status, headers, audit };
-  if (prefer === 'OperationOutcome') {
-    const verb = record.created ? 'Created' : 'Updated';
-    return {
-      ...fhirJson(
-        status,
-        operationOutcome(
-          'information',
-          'informational',
-          `${verb} Binary/${record.id}/_history/${record.vid}.`,
-        ),
-        headers,
-      ),
-      audit,
-    };
-  }
-  return { ...fhirJson(status, toFhir(record, bytes), headers), audit };
 }
 
 /** C10–C13: POST [base]/Binary. */

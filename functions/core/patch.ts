@@ -2,15 +2,22 @@ import { applyPatch, JsonPatchError, type Operation, validate } from 'fast-json-
 import type { Binary } from 'fhir/r4';
 import { binaryFromFhir, toFhir } from './binary';
 import { ifMatchVid } from './conditional';
-import type { FhirRequest, FhirResponse } from './http';
-import { header } from './http';
 import { requireId } from './ids';
 import { mediaType, requireJsonFormat } from './media';
-import { directSizeCheck, writeResponse } from './operations';
 import { badRequest, gone, notFound, notSupported, OperationOutcomeError, unprocessable } from './outcome';
 import type { CoreDeps, VersionRecord } from './ports';
 import { preferReturn } from './prefer';
-import { commitVersion, discardStaged, type PreparedContent, stageBytes, stageCopy } from './write';
+import type { FhirRequest, FhirResponse } from './request';
+import { header } from './request';
+import { writeResponse } from './response';
+import {
+  commitVersion,
+  directSizeCheck,
+  discardStaged,
+  type PreparedContent,
+  stageBytes,
+  stageCopy,
+} from './write';
 
 export const JSON_PATCH_TYPE = 'application/json-patch+json';
 

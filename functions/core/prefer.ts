@@ -1,5 +1,5 @@
-import type { FhirRequest } from './http';
-import { header } from './http';
+import type { FhirRequest } from './request';
+import { header } from './request';
 
 export type PreferReturn = 'minimal' | 'representation' | 'OperationOutcome';
 

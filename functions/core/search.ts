@@ -1,15 +1,15 @@
 import type { Bundle } from 'fhir/r4';
 import { buildBundle, type EntrySpec } from './bundle';
 import { pageLink } from './history';
-import type { FhirRequest, FhirResponse } from './http';
-import { header } from './http';
 import { isValidId, requireId } from './ids';
 import { mediaType, requireJsonFormat } from './media';
-import { fhirJson } from './operations';
 import { badRequest, notSupported } from './outcome';
 import type { VersionRecord } from './ports';
 import { preferStrict } from './prefer';
 import type { QueryDeps } from './queries';
+import type { FhirRequest, FhirResponse } from './request';
+import { header } from './request';
+import { fhirJson } from './response';
 import {
   decodeCursor,
   encodeCursor,

@@ -1,8 +1,9 @@
 /**
- * Ports of the `$upload` protocol (API.md C28–C30): S3 multipart uploads driven by presigned part
+ * Ports of the `$upload` protocol (docs/API.md C28–C30): S3 multipart uploads driven by presigned part
  * URLs, and the upload sessions that remember them. Adapters: ../adapters/s3-multipart.ts and
  * ../adapters/dynamo-upload-sessions.ts. The core never imports an AWS type.
  */
+import type { CoreDeps } from './ports';
 
 /** A part the object store already holds for an upload in progress. */
 export interface StoredPart {
@@ -84,4 +85,11 @@ export interface UploadConfig {
    */
   verifyRangeBytes: number;
   verifyParallel: number;
+}
+
+/** What the `$upload` operations need: the core's ports plus the multipart store and sessions. */
+export interface UploadDeps extends CoreDeps {
+  multipart: MultipartStore;
+  sessions: UploadSessionStore;
+  upload: UploadConfig;
 }

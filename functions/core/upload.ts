@@ -1,129 +1,27 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { binaryFromRaw } from './binary';
 import { checkIfMatch, ifMatchVid } from './conditional';
-import type { FhirRequest, FhirResponse } from './http';
-import { header } from './http';
 import { isValidId, requireId } from './ids';
-import { mediaType } from './media';
-import { writeResponse } from './operations';
-import { badRequest, notFound, notSupported, tooLong, unprocessable } from './outcome';
+import { notFound, tooLong, unprocessable } from './outcome';
 import type { CoreDeps, VersionRecord } from './ports';
 import { reapIntent } from './reaper';
-import type {
-  MultipartStore,
-  StoredPart,
-  UploadConfig,
-  UploadSession,
-  UploadSessionStore,
-} from './upload-ports';
+import type { FhirRequest, FhirResponse } from './request';
+import { writeResponse } from './response';
+import { choosePartSize, partCount, partProgress } from './upload-parts';
+import type { UploadDeps, UploadSession } from './upload-ports';
+import { parseStartBody } from './upload-request';
+import { sha256OfObject } from './upload-verify';
 import { commitVersion, newBlobKey } from './write';
 
+/*
+ * The `$upload` operations (C28–C30): start, status, abort and complete. Part arithmetic lives in
+ * upload-parts.ts, the start request in upload-request.ts, the sha256 check in upload-verify.ts,
+ * the ports in upload-ports.ts.
+ */
+
 const MiB = 1024 * 1024;
-/** S3's smallest part (all but the last) and its largest part count. */
-export const MIN_PART_SIZE = 5 * MiB;
-export const MAX_PART_SIZE = 5 * 1024 * MiB;
-export const MAX_PARTS = 10_000;
-/** What the server picks when the client does not ask: the AWS CLI's default chunk size. */
-const DEFAULT_PART_SIZE = 8 * MiB;
 /** The intent outlives the session by this much, so a completion started in time is never reaped. */
 const INTENT_GRACE_SECONDS = 3600;
-
-export interface UploadDeps extends CoreDeps {
-  multipart: MultipartStore;
-  sessions: UploadSessionStore;
-  upload: UploadConfig;
-}
-
-/** Part size for `size` bytes: the client's wish when valid, else 8 MiB or more to stay ≤ 10,000 parts. */
-export function choosePartSize(size: number, requested?: number): number {
-  if (requested !== undefined) {
-    if (!Number.isSafeInteger(requested) || requested < MIN_PART_SIZE || requested > MAX_PART_SIZE) {
-      throw badRequest(
-        `partSize ${requested} is invalid: give an integer between ${MIN_PART_SIZE} (5 MiB) and ${MAX_PART_SIZE} (5 GiB), or leave it out.`,
-        'value',
-      );
-    }
-    if (Math.ceil(size / requested) > MAX_PARTS) {
-      throw badRequest(
-        `partSize ${requested} would need ${Math.ceil(size / requested)} parts; at most ${MAX_PARTS} are allowed: use a partSize of at least ${Math.ceil(size / MAX_PARTS)}.`,
-        'value',
-      );
-    }
-    return requested;
-  }
-  const needed = Math.ceil(Math.ceil(size / MAX_PARTS) / MiB) * MiB;
-  return Math.max(DEFAULT_PART_SIZE, needed);
-}
-
-export const partCount = (size: number, partSize: number) => Math.max(1, Math.ceil(size / partSize));
-
-/** The size of part `n` (1-based) of an upload. */
-export const expectedPartSize = (s: Pick<UploadSession, 'size' | 'partSize' | 'partCount'>, n: number) =>
-  n < s.partCount ? s.partSize : s.size - s.partSize * (s.partCount - 1);
-
-interface StartBody {
-  contentType: string;
-  size: number;
-  securityContext?: string;
-  sha256?: string;
-  partSize?: number;
-}
-
-function parseStartBody(req: FhirRequest): StartBody {
-  const ct = mediaType(header(req, 'content-type'));
-  if (ct !== 'application/json' && ct !== 'application/fhir+json') {
-    throw notSupported(415, 'Send the $upload request as application/json.');
-  }
-  let body: unknown;
-  try {
-    body = JSON.parse(Buffer.from(req.body).toString('utf8'));
-  } catch {
-    throw badRequest('The $upload request is not valid JSON.', 'structure');
-  }
-  if (body === null || typeof body !== 'object' || Array.isArray(body))
-    throw badRequest('The $upload request must be a JSON object {"contentType", "size", …}.', 'structure');
-  const b = body as Record<string, unknown>;
-  const known = new Set(['contentType', 'size', 'securityContext', 'sha256', 'partSize']);
-  for (const k of Object.keys(b))
-    if (!known.has(k))
-      throw badRequest(`Unknown member "${k}": use contentType, size, securityContext, sha256, partSize.`);
-  if (typeof b.contentType !== 'string' || mediaType(b.contentType) === undefined)
-    throw badRequest(
-      '"contentType" is required: the MIME type of the file, e.g. "application/pdf".',
-      'required',
-    );
-  if (typeof b.size !== 'number' || !Number.isSafeInteger(b.size) || b.size < 1)
-    throw badRequest(
-      '"size" is required: the exact file size in bytes, a positive integer (empty files: use a direct create).',
-      'required',
-    );
-  let securityContext: string | undefined;
-  if (b.securityContext !== undefined) {
-    const sc = b.securityContext;
-    if (typeof sc === 'string' && sc !== '') securityContext = sc;
-    else if (sc && typeof sc === 'object' && typeof (sc as { reference?: unknown }).reference === 'string')
-      securityContext = (sc as { reference: string }).reference;
-    else throw badRequest('"securityContext" must be a reference such as "Patient/123".', 'value');
-  }
-  if (
-    b.sha256 !== undefined &&
-    (typeof b.sha256 !== 'string' || Buffer.from(b.sha256, 'base64').length !== 32 || b.sha256.length !== 44)
-  ) {
-    throw badRequest(
-      '"sha256" must be the base64 (44 characters) SHA-256 digest of the whole file.',
-      'value',
-    );
-  }
-  if (b.partSize !== undefined && typeof b.partSize !== 'number')
-    throw badRequest('"partSize" must be a number of bytes (at least 5 MiB).', 'value');
-  return {
-    contentType: b.contentType,
-    size: b.size,
-    securityContext,
-    sha256: b.sha256 as string | undefined,
-    partSize: b.partSize as number | undefined,
-  };
-}
 
 const uploadUrl = (req: FhirRequest, uploadId: string) => `${req.baseUrl}/Binary/$upload/${uploadId}`;
 
@@ -147,15 +45,15 @@ export async function startUpload(req: FhirRequest, deps: UploadDeps): Promise<F
   const org = requireId(req.params.organizationId, 'organizationId');
   const givenId = req.params.id === undefined ? undefined : requireId(req.params.id, 'id');
   const body = parseStartBody(req);
-  let mode: UploadSession['mode'] = 'create';
-  if (givenId !== undefined) {
-    const head = await deps.repo.current(org, givenId);
-    if (head && !head.deleted) mode = 'update';
-  }
-  const max = mode === 'create' ? deps.upload.maxCreateBytes : deps.upload.maxUpdateBytes;
+  // The size limit depends on whether a live resource is being replaced now; the session's
+  // `mode` (below) depends only on which endpoint started it.
+  const replacesLive =
+    givenId !== undefined &&
+    (await deps.repo.current(org, givenId).then((h) => h !== undefined && !h.deleted));
+  const max = replacesLive ? deps.upload.maxUpdateBytes : deps.upload.maxCreateBytes;
   if (body.size > max) {
     throw tooLong(
-      `size ${body.size} is over the ${mode === 'create' ? 'new Binary' : 'update'} limit of ${max} bytes (${(max / 1024 / MiB).toFixed(0)} GiB).`,
+      `size ${body.size} is over the ${replacesLive ? 'update' : 'new Binary'} limit of ${max} bytes (${(max / 1024 / MiB).toFixed(0)} GiB).`,
     );
   }
   const partSize = choosePartSize(body.size, body.partSize);
@@ -226,16 +124,6 @@ async function loadSession(req: FhirRequest, deps: UploadDeps): Promise<UploadSe
   return s;
 }
 
-/** Parts present with the size they must have, and the part numbers still to upload. */
-function partProgress(s: UploadSession, parts: StoredPart[]) {
-  const byNumber = new Map(parts.map((p) => [p.partNumber, p]));
-  const missing: number[] = [];
-  for (let n = 1; n <= s.partCount; n++) {
-    if (byNumber.get(n)?.size !== expectedPartSize(s, n)) missing.push(n);
-  }
-  return { missing };
-}
-
 /** C29: GET [base]/Binary/$upload/{uploadId} — what S3 has, and fresh URLs for the rest. */
 export async function uploadStatus(req: FhirRequest, deps: UploadDeps): Promise<FhirResponse> {
   const s = await loadSession(req, deps);
@@ -275,48 +163,6 @@ export async function abortUpload(req: FhirRequest, deps: UploadDeps): Promise<F
   const s = await loadSession(req, deps);
   await discardUpload(deps, s);
   return { status: 204, headers: {}, audit: { resourceId: s.id } };
-}
-
-/**
- * SHA-256 of the object, streamed in constant memory: `window` ranged reads run ahead while the
- * hash consumes them in order, so the network and the hash overlap (at most window × chunk bytes
- * are buffered).
- */
-export async function sha256OfObject(
-  store: Pick<MultipartStore, 'stream'>,
-  key: string,
-  size: number,
-  chunk = 8 * MiB,
-  window = 4,
-): Promise<string> {
-  const hash = createHash('sha256');
-  const ranges: { start: number; end: number }[] = [];
-  for (let start = 0; start < size; start += chunk)
-    ranges.push({ start, end: Math.min(size, start + chunk) - 1 });
-  const read = async (r: { start: number; end: number }) => {
-    const bufs: Uint8Array[] = [];
-    for await (const b of store.stream(key, r)) bufs.push(b);
-    return bufs;
-  };
-  // A single range is hashed as it streams; only read-ahead ranges are buffered.
-  if (ranges.length === 1) {
-    for await (const b of store.stream(key, ranges[0]!)) hash.update(b);
-    return hash.digest('base64');
-  }
-  const inflight: Promise<Uint8Array[]>[] = [];
-  const ahead = (r: { start: number; end: number }) => {
-    const p = read(r);
-    p.catch(() => {}); // surfaced when awaited in order; never an unhandled rejection meanwhile
-    inflight.push(p);
-  };
-  let next = 0;
-  while (next < ranges.length && inflight.length < window) ahead(ranges[next++]!);
-  while (inflight.length > 0) {
-    const bufs = await inflight.shift()!;
-    if (next < ranges.length) ahead(ranges[next++]!);
-    for (const b of bufs) hash.update(b);
-  }
-  return hash.digest('base64');
 }
 
 /**

@@ -2,7 +2,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import type { Binary } from 'fhir/r4';
 import { describe } from './binary';
 import { checkIfMatch } from './conditional';
-import { conflict, preconditionFailed } from './outcome';
+import { conflict, preconditionFailed, tooLong } from './outcome';
 import type { CoreDeps, VersionRecord, WriteMethod } from './ports';
 import { VersionConflictError } from './ports';
 
@@ -16,12 +16,27 @@ export interface PreparedContent {
   intentKey?: string;
 }
 
+const MiB = 1024 * 1024;
+
+/** C13: the size guard of every direct (non-upload) write, raw, FHIR JSON or patched. */
+export function directSizeCheck(deps: CoreDeps): (bytes: number) => void {
+  const max = deps.config.maxDirectBytes;
+  return (n) => {
+    if (n > max) {
+      throw tooLong(
+        `The data is ${n} bytes; direct writes accept at most ${max} bytes (${max / MiB} MiB). ` +
+          'Upload larger files with the $upload operation (POST [base]/Binary/$upload).',
+      );
+    }
+  };
+}
+
 /** Per-version blob keys are random so racing writers never share one and retries reuse it. */
 export const newBlobKey = (org: string, id: string) => `${org}/Binary/${id}/${randomUUID()}`;
 
 /**
  * Writes bytes before any metadata exists, protected by an intent: if the commit never
- * happens, the intent expires and its bytes are reclaimed (ARCHITECTURE.md, Storage).
+ * happens, the intent expires and its bytes are reclaimed (docs/ARCHITECTURE.md, Storage).
  */
 export async function stageBytes(
   deps: CoreDeps,

@@ -1,30 +1,13 @@
-import type { AttributeValue } from '@aws-sdk/client-dynamodb';
-import { unmarshall } from '@aws-sdk/util-dynamodb';
-import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
-import { recordFromItem } from '../adapters/dynamo-repository';
-import { makeSnsClient, SnsPublisher } from '../adapters/sns-publisher';
+import type { DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
+import { committedVersion } from '../adapters/dynamo-schema';
 import { buildNotification, type NotificationPublisher } from '../core/notification';
-import type { BlobStore, VersionRecord } from '../core/ports';
-import { appDeps } from '../http/deps';
-import { logger } from '../http/logger';
+import type { BlobStore } from '../core/ports';
+import { logger } from '../logger';
+import { wiring } from '../wiring';
 
 export interface EmitterDeps {
   blobs: Pick<BlobStore, 'get'>;
   publisher: NotificationPublisher;
-}
-
-/**
- * The committed version a stream record announces, or undefined for anything else: heads
- * (`HEAD`), intents (`I#…`), upload sessions (`U#…`), checkpoints, and every MODIFY/REMOVE.
- * Version items are immutable and written once, so their INSERT is the commit (C32).
- */
-export function committedVersion(r: DynamoDBRecord): VersionRecord | undefined {
-  const image = r.dynamodb?.NewImage;
-  if (r.eventName !== 'INSERT' || !image) return undefined;
-  const sk = image.sk?.S;
-  const pk = image.pk?.S;
-  if (!sk?.startsWith('V#') || !pk?.startsWith('B#')) return undefined;
-  return recordFromItem(unmarshall(image as Record<string, AttributeValue>));
 }
 
 /**
@@ -38,6 +21,7 @@ export function committedVersion(r: DynamoDBRecord): VersionRecord | undefined {
  *   on-failure destination (SQS queue) that receives the poison record's stream coordinates.
  *   A thrown error (crash, timeout) retries the whole batch: at least once, duplicates carry the
  *   same `versionId` so subscribers can dedupe.
+ * - Which records are notifications is decided by `committedVersion` (dynamo-schema.ts).
  * - Optionally a filter `{"eventName": ["INSERT"], "dynamodb": {"NewImage": {"sk": {"S":
  *   [{"prefix": "V#"}]}}}}`; the same check is repeated here.
  */
@@ -66,16 +50,11 @@ export function makeEmitter(deps: EmitterDeps) {
 
 let emitter: ReturnType<typeof makeEmitter> | undefined;
 
-/** The Lambda entry point: adapters built once per container on first use. */
+/** The Lambda entry point: adapters from the composition root, on first use. */
 export function handler(event: DynamoDBStreamEvent): Promise<DynamoDBBatchResponse> {
   if (!emitter) {
-    const deps = appDeps();
-    const { topicArn, bucketName } = deps.appConfig;
-    if (!topicArn) throw new Error('TOPIC_ARN must be set for the emitter');
-    emitter = makeEmitter({
-      blobs: deps.blobs,
-      publisher: new SnsPublisher(makeSnsClient(deps.appConfig), deps.clients.s3, topicArn, bucketName),
-    });
+    const w = wiring();
+    emitter = makeEmitter({ blobs: w.blobs, publisher: w.publisher });
   }
   return emitter(event);
 }

@@ -1,5 +1,4 @@
 import { historyInstance } from '../core/history';
 import { fhirHandler } from '../http/handler';
-import { withQueries } from '../http/query-deps';
 
-export const handler = fhirHandler('history-instance', 'read', withQueries(historyInstance));
+export const handler = fhirHandler('history-instance', 'read', historyInstance);

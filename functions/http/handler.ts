@@ -1,14 +1,14 @@
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import { type Access, authorize } from '../core/auth';
-import type { FhirRequest, FhirResponse } from '../core/http';
 import { requireId } from '../core/ids';
 import { FHIR_JSON_CONTENT_TYPE } from '../core/media';
 import { OperationOutcomeError, operationOutcome, unauthorized } from '../core/outcome';
+import type { FhirRequest, FhirResponse } from '../core/request';
+import { logger } from '../logger';
+import { type AppDeps, appDeps } from '../wiring';
 import { parseCdata } from './audit';
-import { type AppDeps, appDeps } from './deps';
 import { type HttpEvent, type HttpResult, toFhirRequest, toHttpResult } from './event';
-import { logger } from './logger';
 
 export type Operation = (req: FhirRequest, deps: AppDeps) => Promise<FhirResponse>;
 

@@ -1,4 +1,4 @@
-import { logger } from '../../functions/http/logger';
+import { logger } from '../../functions/logger';
 import { idFromLocation } from '../support/fhir';
 import { startServer, type TestServer } from '../support/server';
 

@@ -7,7 +7,7 @@ import type { Notification, NotificationPublisher } from '../../functions/core/n
 import type { BlobStore } from '../../functions/core/ports';
 import { commitVersion, stageBytes } from '../../functions/core/write';
 import { makeEmitter } from '../../functions/handlers/emitter';
-import { appDeps } from '../../functions/http/deps';
+import { appDeps } from '../../functions/wiring';
 import type { ReceivedNotification, Subscriber } from '../../local/subscriber';
 import { receiveUntil, startTenantEmitter, subscribeTopic } from '../support/events';
 import { startServer, type TestServer } from '../support/server';

@@ -1,7 +1,8 @@
 import { BatchWriteCommand } from '@aws-sdk/lib-dynamodb';
 import type { Bundle, BundleEntry } from 'fhir/r4';
 import { makeClients } from '../../functions/adapters/clients';
-import { DynamoVersionRepository, headItem, versionItem } from '../../functions/adapters/dynamo-repository';
+import { DynamoVersionRepository } from '../../functions/adapters/dynamo-repository';
+import { headItem, versionItem } from '../../functions/adapters/dynamo-schema';
 import { loadConfig } from '../../functions/config';
 import type { VersionRecord } from '../../functions/core/ports';
 import { startServer, type TestServer } from '../support/server';

@@ -1,8 +1,8 @@
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
-import type { FhirRequest } from '../../functions/core/http';
 import { updateBinary } from '../../functions/core/operations';
 import type { VersionRepository } from '../../functions/core/ports';
-import { appDeps } from '../../functions/http/deps';
+import type { FhirRequest } from '../../functions/core/request';
+import { appDeps } from '../../functions/wiring';
 import { sweepExpiredIntents } from '../../local/sweeper';
 import { createRaw } from '../support/fhir';
 import { storedFor } from '../support/inspect';

@@ -1,6 +1,6 @@
 import type { Binary, Bundle } from 'fhir/r4';
 import { commitVersion, stageBytes } from '../../functions/core/write';
-import { appDeps } from '../../functions/http/deps';
+import { appDeps } from '../../functions/wiring';
 import { startServer, type TestServer } from '../support/server';
 
 let s: TestServer;

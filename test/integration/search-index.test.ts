@@ -2,7 +2,7 @@ import { BatchWriteCommand } from '@aws-sdk/lib-dynamodb';
 import type { Bundle } from 'fhir/r4';
 import { makeClients } from '../../functions/adapters/clients';
 import { DynamoVersionQueries } from '../../functions/adapters/dynamo-queries';
-import { headItem } from '../../functions/adapters/dynamo-repository';
+import { headItem } from '../../functions/adapters/dynamo-schema';
 import { loadConfig } from '../../functions/config';
 import type { VersionRecord } from '../../functions/core/ports';
 import { startServer, type TestServer } from '../support/server';

@@ -3,8 +3,7 @@ import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { marshall } from '@aws-sdk/util-dynamodb';
 import type { DynamoDBStreamEvent } from 'aws-lambda';
 import { handler as reaper } from '../../functions/handlers/reaper';
-import { appDeps } from '../../functions/http/deps';
-import { uploadDeps } from '../../functions/http/upload-deps';
+import { appDeps } from '../../functions/wiring';
 import { mintToken } from '../../local/dev-auth';
 import { startServer, type TestServer } from '../support/server';
 
@@ -118,13 +117,13 @@ describe('C28–C30 $upload', () => {
 
   test('C30: a declared size that does not match → 422, no version, bytes deleted', async () => {
     const up = await start({ contentType: 'text/plain', size: file.length + 1 });
-    const session = (await uploadDeps(appDeps()).sessions.get(up.uploadId))!;
+    const session = (await appDeps().sessions.get(up.uploadId))!;
     await Promise.all(up.parts.map((p) => putPart(file, up.partSize, p)));
     const res = await s.fetch(up.complete, { method: 'POST' });
     expect(res.status).toBe(422);
     expect((await res.json()).issue[0].diagnostics).toMatch(/declared size/);
     expect((await s.fetch(`/Binary/${up.id}`)).status).toBe(404);
-    const deps = uploadDeps(appDeps());
+    const deps = appDeps();
     expect(await deps.sessions.get(up.uploadId)).toBeUndefined();
     expect((await s.fetch(`/Binary/$upload/${up.uploadId}`)).status).toBe(404);
     expect(await deps.multipart.listParts(session.blobKey, session.storeUploadId)).toBeUndefined();
@@ -135,7 +134,7 @@ describe('C28–C30 $upload', () => {
     const other = Buffer.from(file);
     other[5] = (other[5]! + 1) % 256;
     const up = await start({ contentType: 'text/plain', size: file.length, sha256: sha64(other) });
-    const deps = uploadDeps(appDeps());
+    const deps = appDeps();
     const blobKey = (await deps.sessions.get(up.uploadId))!.blobKey;
     await Promise.all(up.parts.map((p) => putPart(file, up.partSize, p)));
     const res = await s.fetch(up.complete, { method: 'POST' });
@@ -190,7 +189,7 @@ describe('C28–C30 $upload', () => {
   test('C30: abort → 204, then the upload is gone and its parts are dropped', async () => {
     const up = await start({ contentType: 'text/plain', size: file.length });
     await putPart(file, up.partSize, up.parts[0]!);
-    const deps = uploadDeps(appDeps());
+    const deps = appDeps();
     const session = (await deps.sessions.get(up.uploadId))!;
     expect((await s.fetch(up.abort, { method: 'DELETE' })).status).toBe(204);
     expect((await s.fetch(`/Binary/$upload/${up.uploadId}`)).status).toBe(404);
@@ -233,7 +232,7 @@ describe('C28–C30 $upload', () => {
   test('C30: an expired upload intent makes the reaper abort the multipart upload', async () => {
     const up = await start({ contentType: 'text/plain', size: file.length });
     await putPart(file, up.partSize, up.parts[0]!);
-    const deps = uploadDeps(appDeps());
+    const deps = appDeps();
     const session = (await deps.sessions.get(up.uploadId))!;
     const app = appDeps();
     const { Item } = await app.clients.ddb.send(

@@ -1,6 +1,6 @@
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { QueryCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
-import { appDeps } from '../../functions/http/deps';
+import { appDeps } from '../../functions/wiring';
 
 /** Everything stored for one organization: S3 keys under `{org}/` and table items of it. */
 export async function storedFor(

@@ -1,11 +1,11 @@
 import { authorize, principalFromClaims } from '../../functions/core/auth';
 import { base64DecodedLength, binaryFromFhir, toFhir } from '../../functions/core/binary';
 import { ifMatchVid, notModified, parseRange } from '../../functions/core/conditional';
-import type { FhirRequest } from '../../functions/core/http';
 import { isJsonType, wantsFhirJson } from '../../functions/core/media';
 import { OperationOutcomeError } from '../../functions/core/outcome';
 import type { VersionRecord } from '../../functions/core/ports';
 import { preferReturn } from '../../functions/core/prefer';
+import type { FhirRequest } from '../../functions/core/request';
 import { parseCdata } from '../../functions/http/audit';
 
 const req = (headers: Record<string, string> = {}, query: Record<string, string[]> = {}): FhirRequest => ({
@@ -187,7 +187,7 @@ describe('C38 parseCdata', () => {
 describe('C7 the one error exit', () => {
   test('an unexpected error → 500 exception with no internals', async () => {
     const { errorResult } = await import('../../functions/http/handler');
-    const { logger } = await import('../../functions/http/logger');
+    const { logger } = await import('../../functions/logger');
     const spy = jest.spyOn(logger, 'error').mockImplementation(() => undefined);
     const res = errorResult(
       new Error('AccessDenied: arn:aws:s3:::secret-bucket at Object.<anonymous> (/var/task/index.js:1:1)'),

@@ -1,6 +1,6 @@
 import { marshall } from '@aws-sdk/util-dynamodb';
 import type { DynamoDBRecord } from 'aws-lambda';
-import { headItem, versionItem } from '../../functions/adapters/dynamo-repository';
+import { committedVersion, headItem, versionItem } from '../../functions/adapters/dynamo-schema';
 import {
   EXTENDED_PAYLOAD_SIZE,
   messageAttributes,
@@ -14,7 +14,6 @@ import {
   notificationAction,
 } from '../../functions/core/notification';
 import type { VersionRecord } from '../../functions/core/ports';
-import { committedVersion } from '../../functions/handlers/emitter';
 
 const base: VersionRecord = {
   org: 'acme',

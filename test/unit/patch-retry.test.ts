@@ -1,8 +1,8 @@
 import type { Binary } from 'fhir/r4';
-import type { FhirRequest } from '../../functions/core/http';
 import { patchBinary } from '../../functions/core/patch';
 import type { CoreDeps, VersionRecord, VersionRepository } from '../../functions/core/ports';
 import { VersionConflictError } from '../../functions/core/ports';
+import type { FhirRequest } from '../../functions/core/request';
 
 /**
  * C21/C22: when a concurrent write lands between reading the head and committing, the patch is

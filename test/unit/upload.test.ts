@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { choosePartSize, MAX_PARTS, MIN_PART_SIZE, sha256OfObject } from '../../functions/core/upload';
+import { choosePartSize, MAX_PARTS, MIN_PART_SIZE } from '../../functions/core/upload-parts';
+import { sha256OfObject } from '../../functions/core/upload-verify';
 import { matchRoute } from '../../local/router';
 
 const MiB = 1024 * 1024;
