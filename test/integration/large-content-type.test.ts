@@ -2,7 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { S3BlobStore } from '../../functions/adapters/s3-blob-store';
-import { appDeps } from '../../functions/http/deps';
+import { appDeps } from '../../functions/wiring';
 import { startServer, type TestServer } from '../support/server';
 
 /** C19/C22 (#13.7): a presigned read serves the Content-Type of the version it reads. */
