@@ -39,6 +39,8 @@ const uploadCapabilities: Capability[] = [...defaultCapabilities.write, 'bucket:
 export const routeCapabilities: Record<string, Capability[]> = {
   // A delete only writes a delete version; earlier bytes stay readable by vread (C23).
   delete: ['table:read', 'table:write'],
+  // A new contentType on unchanged bytes copies the object (C19), by parts when it is large.
+  patch: [...defaultCapabilities.write, 'bucket:multipart'],
 };
 
 /** The capabilities of the function that serves the route `name`. */

@@ -1,6 +1,31 @@
-import { DeleteObjectCommand, GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import {
+  AbortMultipartUploadCommand,
+  CompleteMultipartUploadCommand,
+  CopyObjectCommand,
+  CreateMultipartUploadCommand,
+  DeleteObjectCommand,
+  GetObjectCommand,
+  PutObjectCommand,
+  type S3Client,
+  UploadPartCopyCommand,
+} from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import type { BlobPutOptions, BlobStore } from '../core/ports';
+
+const MiB = 1024 * 1024;
+
+/**
+ * How `copy` splits work. Objects up to `singleMaxBytes` are copied by one CopyObject; larger
+ * ones by parallel UploadPartCopy of `partBytes` each, so a 2 GiB copy is 16 part copies, 8 at a
+ * time, well inside the 29 s a function behind API Gateway has (one CopyObject of 2 GiB is not
+ * bounded that tightly).
+ */
+export interface CopyTuning {
+  singleMaxBytes: number;
+  partBytes: number;
+  parallel: number;
+}
+const DEFAULT_COPY: CopyTuning = { singleMaxBytes: 256 * MiB, partBytes: 128 * MiB, parallel: 8 };
 
 /**
  * Blobs as S3 objects. ContentType and `Content-Disposition: attachment` are stored on the object
@@ -11,6 +36,7 @@ export class S3BlobStore implements BlobStore {
   constructor(
     private readonly s3: S3Client,
     private readonly bucket: string,
+    private readonly tuning: CopyTuning = DEFAULT_COPY,
   ) {}
 
   async put(key: string, bytes: Uint8Array, options: BlobPutOptions): Promise<void> {
@@ -40,6 +66,60 @@ export class S3BlobStore implements BlobStore {
 
   async delete(key: string): Promise<void> {
     await this.s3.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key }));
+  }
+
+  async copy(from: string, to: string, size: number, options: BlobPutOptions): Promise<void> {
+    const target = {
+      Bucket: this.bucket,
+      Key: to,
+      ContentType: options.contentType,
+      ContentDisposition: 'attachment',
+    };
+    const source = `${this.bucket}/${encodeURIComponent(from).replace(/%2F/g, '/')}`;
+    const { singleMaxBytes, partBytes, parallel } = this.tuning;
+    if (size <= singleMaxBytes) {
+      await this.s3.send(
+        new CopyObjectCommand({ ...target, CopySource: source, MetadataDirective: 'REPLACE' }),
+      );
+      return;
+    }
+    const { UploadId } = await this.s3.send(new CreateMultipartUploadCommand(target));
+    try {
+      const count = Math.ceil(size / partBytes);
+      const etags: string[] = new Array(count);
+      let next = 0;
+      const worker = async () => {
+        for (let i = next++; i < count; i = next++) {
+          const start = i * partBytes;
+          const end = Math.min(size, start + partBytes) - 1;
+          const out = await this.s3.send(
+            new UploadPartCopyCommand({
+              Bucket: this.bucket,
+              Key: to,
+              UploadId,
+              PartNumber: i + 1,
+              CopySource: source,
+              CopySourceRange: `bytes=${start}-${end}`,
+            }),
+          );
+          etags[i] = out.CopyPartResult?.ETag ?? '';
+        }
+      };
+      await Promise.all(Array.from({ length: Math.min(parallel, count) }, worker));
+      await this.s3.send(
+        new CompleteMultipartUploadCommand({
+          Bucket: this.bucket,
+          Key: to,
+          UploadId,
+          MultipartUpload: { Parts: etags.map((ETag, i) => ({ PartNumber: i + 1, ETag })) },
+        }),
+      );
+    } catch (e) {
+      await this.s3
+        .send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: to, UploadId }))
+        .catch(() => undefined); // the bucket's lifecycle rule aborts it later
+      throw e;
+    }
   }
 
   presignGet(key: string, expiresInSeconds: number): Promise<string> {

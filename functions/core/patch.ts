@@ -10,7 +10,14 @@ import { preferReturn } from './prefer';
 import type { FhirRequest, FhirResponse } from './request';
 import { header } from './request';
 import { writeResponse } from './response';
-import { commitVersion, directSizeCheck, discardStaged, type PreparedContent, stageBytes } from './write';
+import {
+  commitVersion,
+  directSizeCheck,
+  discardStaged,
+  type PreparedContent,
+  stageBytes,
+  stageCopy,
+} from './write';
 
 export const JSON_PATCH_TYPE = 'application/json-patch+json';
 
@@ -74,7 +81,17 @@ export async function patchBinary(req: FhirRequest, deps: CoreDeps): Promise<Fhi
         const { content, bytes } = await applyTo(deps, live, ops, withData);
         if (!withData || sameBytes(bytes, content.bytes)) {
           newBytes = bytes;
-          return { resource: content.resource, size: live.size, blobKey: live.blobKey, sha256: live.sha256 };
+          if (live.blobKey === undefined || content.resource.contentType === live.contentType)
+            return {
+              resource: content.resource,
+              size: live.size,
+              blobKey: live.blobKey,
+              sha256: live.sha256,
+            };
+          // Same bytes, new Content-Type: the stored object carries the type, so copy it (C19).
+          if (staged) await discardStaged(deps, staged);
+          staged = await stageCopy(deps, live, content.resource.contentType);
+          return { resource: content.resource, ...staged };
         }
         if (staged) await discardStaged(deps, staged); // staged for an earlier head that lost the race
         staged = await stageBytes(deps, org, id, content.bytes, content.resource.contentType);

@@ -87,6 +87,11 @@ export interface BlobStore {
   /** Reads all bytes, or the inclusive range [start, end]. */
   get(key: string, range?: { start: number; end: number }): Promise<Uint8Array>;
   delete(key: string): Promise<void>;
+  /**
+   * Copies the `size` bytes of `from` to the new key `to`, stored with `options` (the store
+   * copies server-side: the bytes never pass through the function).
+   */
+  copy(from: string, to: string, size: number, options: BlobPutOptions): Promise<void>;
   /** A URL that GETs the object directly, valid for `expiresInSeconds`. */
   presignGet(key: string, expiresInSeconds: number): Promise<string>;
 }

@@ -59,6 +59,29 @@ export async function stageBytes(
   return { size: bytes.length, blobKey, sha256, intentKey: blobKey };
 }
 
+/**
+ * Stages a server-side copy of a version's bytes under a new key, stored with `contentType`:
+ * the object store serves the type stored on the object (C19 presigned reads), so a new
+ * Content-Type needs an object of its own; the earlier version keeps its object and its type.
+ */
+export async function stageCopy(
+  deps: CoreDeps,
+  from: Pick<VersionRecord, 'org' | 'id' | 'size' | 'blobKey' | 'sha256'>,
+  contentType: string,
+): Promise<Pick<PreparedContent, 'size' | 'blobKey' | 'sha256' | 'intentKey'>> {
+  if (from.blobKey === undefined || from.size === 0) return { size: 0 };
+  const blobKey = newBlobKey(from.org, from.id);
+  const now = (deps.now ?? (() => new Date()))();
+  await deps.repo.putIntent({
+    blobKey,
+    org: from.org,
+    id: from.id,
+    expiresAt: Math.floor(now.getTime() / 1000) + deps.config.intentTtlSeconds,
+  });
+  await deps.blobs.copy(from.blobKey, blobKey, from.size, { contentType });
+  return { size: from.size, blobKey, sha256: from.sha256, intentKey: blobKey };
+}
+
 /** Deletes staged bytes that will never be committed; the intent TTL covers a failure here. */
 export async function discardStaged(
   deps: CoreDeps,

@@ -90,6 +90,18 @@ test('C28-C30: upload-* functions get the multipart actions with KMS data keys',
   }
 });
 
+test('C19/C22: patch may copy an object by parts (a new contentType on large bytes) and abort a failed copy', () => {
+  const actions = actionsOf(template, fnOf('patch'));
+  for (const a of [
+    's3:GetObject',
+    's3:PutObject',
+    's3:AbortMultipartUpload',
+    'kms:Decrypt',
+    'kms:GenerateDataKey*',
+  ])
+    expect(['patch', actions.has(a)]).toEqual(['patch', true]);
+});
+
 test('a new read route gets the read defaults: no writes, no deletes', () => {
   expect(capabilitiesFor('history-type', 'read')).toEqual(defaultCapabilities.read);
   const actions = actionsOf(template, fnOf('history-type'));

@@ -13,6 +13,7 @@ function fakeDeps() {
       return new Uint8Array(Number(key.split(':')[1])).fill(65);
     },
     delete: async () => undefined,
+    copy: async () => undefined,
     presignGet: async () => 'https://example.invalid',
   };
   const deps = {

@@ -56,6 +56,7 @@ test('C22/C21: a patch that loses a race is re-applied to the new head, so no ch
         throw new Error('no bytes should be read');
       },
       delete: async () => undefined,
+      copy: async () => undefined,
       presignGet: async () => '',
     },
     config: { maxDirectBytes: 100, maxInlineBytes: 100, presignGetSeconds: 300, intentTtlSeconds: 60 },
