@@ -49,9 +49,13 @@ describe('C22 patch', () => {
     expect(raw.headers.get('content-type')).toBe('text/markdown');
     expect(raw.headers.get('x-security-context')).toBe('Patient/2');
     expect(await raw.text()).toBe('hello');
-    // Untouched /data: the new version points at the same immutable object (no byte copy).
+    // A new contentType on untouched /data: the stored object carries its type, so version 2 gets
+    // its own copy of the same bytes (C19) and version 1 keeps serving its own type.
     const { repo } = appDeps();
-    expect((await repo.version(s.org, id, 2))!.blobKey).toBe((await repo.version(s.org, id, 1))!.blobKey);
+    const [v1, v2] = [(await repo.version(s.org, id, 1))!, (await repo.version(s.org, id, 2))!];
+    expect(v2.blobKey).not.toBe(v1.blobKey);
+    expect(v2.size).toBe(v1.size);
+    expect((await s.fetch(`/Binary/${id}/_history/1`)).headers.get('content-type')).toBe('text/plain');
     const h = (await (await s.fetch(`/Binary/${id}/_history`)).json()) as Bundle;
     expect(h.entry![0]!.request).toEqual({ method: 'PATCH', url: `Binary/${id}` });
   });
@@ -143,7 +147,8 @@ describe('C22 patch', () => {
       expect(b._data.extension[0].valueCode).toBe('unsupported');
       expect(b.contentType).toBe('application/zip');
       expect(reads).not.toHaveBeenCalled();
-      expect((await deps.repo.version(s.org, id, 2))!.blobKey).toBe(staged.blobKey);
+      // Copied server-side with the new type (C19): a new object, same size, never read here.
+      expect((await deps.repo.version(s.org, id, 2))!.blobKey).not.toBe(staged.blobKey);
       expect((await deps.repo.version(s.org, id, 2))!.size).toBe(bytes.length);
       const dataPatch = await patch(id, [{ op: 'remove', path: '/data' }]);
       expect(dataPatch.status).toBe(422);
