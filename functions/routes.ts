@@ -1,73 +1,315 @@
+import { type Access, acceptedScopes, accessOf, type Permission } from './core/auth';
+import type { CapabilityEntry } from './core/capabilities';
+
 /**
- * The one route table. The CDK stack builds one function and one HTTP API route per entry; the
- * local server matches requests against the same entries and calls the same handlers.
+ * The one declaration of every HTTP operation (#10): its name, contract URLs (docs/API.md), the
+ * SMART permission it needs, what its function may do (IAM), its CapabilityStatement entry, and
+ * the module that serves it. Everything else is derived from this table:
+ * - the API Gateway routes (`routes`): one per method and *gateway path* (below);
+ * - one Lambda function per module (infra/api.ts), granted the union of its operations'
+ *   capabilities and reached by the routes of its operations;
+ * - the local gateway (local/router.ts) matches the same gateway routes;
+ * - the function itself (functions/http/handler.ts) matches the request against the contract
+ *   paths of its module's operations, authorizes with their permission, and audits their name;
+ * - the CapabilityStatement (functions/core/capabilities.ts).
+ *
+ * Operation segments (`$upload`, `$export`): no AWS document says that an HTTP API route path may
+ * contain `$`, so the stack never depends on it. A gateway path has each `$…` segment replaced by a
+ * path variable, and the function matches the literal segment itself (anything else → 404). So a
+ * client still calls exactly `POST [base]/Binary/$upload` (or `%24upload`, which API Gateway decodes
+ * before routing, as the local gateway does). Operations whose gateway routes coincide (GET
+ * `/Binary/$export` and read's GET `/Binary/{id}`) must share a module: `gatewayRoutes` says so.
  */
-export interface RouteDef {
-  /** Operation name: the function's name, the audit line's `operation`. */
+
+export type Method = 'GET' | 'HEAD' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+
+/**
+ * What a function may do with the table and the bucket. infra/service-function.ts maps each to
+ * IAM actions; KMS use of the service key follows from them.
+ */
+export type Capability =
+  /** GetItem, Query, BatchGetItem, … on the table and its indexes. */
+  | 'table:read'
+  /** PutItem, UpdateItem, DeleteItem, TransactWriteItems, … on the table. */
+  | 'table:write'
+  /** s3:GetObject on every key (HeadObject and presigned GETs included, C19). */
+  | 'bucket:read'
+  /** s3:PutObject on every key (keys are random per version and never overwritten). */
+  | 'bucket:put'
+  /** s3:DeleteObject on every key. */
+  | 'bucket:delete'
+  /**
+   * Multipart uploads (C28–C30): CreateMultipartUpload, UploadPart (presigned) and
+   * CompleteMultipartUpload are authorized by s3:PutObject; ListParts by
+   * s3:ListMultipartUploadParts; AbortMultipartUpload by s3:AbortMultipartUpload.
+   */
+  | 'bucket:multipart';
+
+export interface OperationDef {
+  /** The operation's name: the audit line's `operation` (C38), the key handlers serve it by. */
   name: string;
-  method: 'GET' | 'HEAD' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
-  /** API Gateway route path with `{param}` placeholders. */
-  path: string;
-  /** Module (relative to functions/) exporting `handler`. */
+  /** Contract URLs (C1 base included); `{param}` placeholders, `$…` operation segments literal. */
+  routes: { methods: Method[]; path: string }[];
+  /** What the token must grant (C2); scopes are derived in core/auth.ts. */
+  permission: Permission;
+  /** What the function serving it may do (IAM grants, infra/permissions.ts). */
+  capabilities: Capability[];
+  /** Its CapabilityStatement entry; none for the CapabilityStatement itself. */
+  capability?: CapabilityEntry;
+  /** Module (relative to functions/) exporting `handler`; one Lambda function per module. */
   module: string;
-  /** Scopes API Gateway requires; empty = no authorizer (public). */
-  access: 'read' | 'write' | 'public';
 }
 
-const BASE = '/organizations/{organizationId}/fhir/4';
+export const BASE = '/organizations/{organizationId}/fhir/4';
 
-const r = (
-  name: string,
-  methods: RouteDef['method'][],
-  path: string,
-  module: string,
-  access: RouteDef['access'],
-): RouteDef[] => methods.map((method) => ({ name, method, path: `${BASE}${path}`, module, access }));
+/** Capability sets (least privilege by kind of operation). */
+const NONE: Capability[] = [];
+const READ: Capability[] = ['table:read', 'bucket:read'];
+// Writes stage bytes before the commit and delete them when it fails (core/write.ts).
+const WRITE: Capability[] = ['table:read', 'table:write', 'bucket:read', 'bucket:put', 'bucket:delete'];
+const MULTIPART: Capability[] = [...WRITE, 'bucket:multipart'];
 
-export const routes: RouteDef[] = [
-  ...r('create', ['POST'], '/Binary', 'handlers/create', 'write'),
-  ...r('read', ['GET', 'HEAD'], '/Binary/{id}', 'handlers/read', 'read'),
-  ...r('vread', ['GET', 'HEAD'], '/Binary/{id}/_history/{vid}', 'handlers/vread', 'read'),
-  ...r('update', ['PUT'], '/Binary/{id}', 'handlers/update', 'write'),
-  ...r('delete', ['DELETE'], '/Binary/{id}', 'handlers/delete', 'write'),
-  ...r('patch', ['PATCH'], '/Binary/{id}', 'handlers/patch', 'write'),
-  ...r('history-instance', ['GET', 'HEAD'], '/Binary/{id}/_history', 'handlers/history-instance', 'read'),
-  ...r('history-type', ['GET', 'HEAD'], '/Binary/_history', 'handlers/history-type', 'read'),
-  ...r('search', ['GET', 'HEAD'], '/Binary', 'handlers/search', 'read'),
-  ...r('search', ['POST'], '/Binary/_search', 'handlers/search', 'read'),
-  ...r('metadata', ['GET', 'HEAD'], '/metadata', 'handlers/metadata', 'public'),
-  // $upload (C28–C30; status hands out PUT URLs, so it needs write scope): literal `$upload` segments outrank `{id}` in both API Gateway and local/router.ts.
-  ...r('upload-start', ['POST'], '/Binary/$upload', 'handlers/upload-start', 'write'),
-  ...r('upload-start-id', ['POST'], '/Binary/{id}/$upload', 'handlers/upload-start', 'write'),
-  ...r('upload-status', ['GET'], '/Binary/$upload/{uploadId}', 'handlers/upload-status', 'write'),
-  ...r(
-    'upload-complete',
-    ['POST'],
-    '/Binary/$upload/{uploadId}/complete',
-    'handlers/upload-complete',
-    'write',
-  ),
-  ...r('upload-abort', ['DELETE'], '/Binary/$upload/{uploadId}', 'handlers/upload-abort', 'write'),
+const at = (methods: Method[], path: string) => ({ methods, path: `${BASE}${path}` });
+const GET: Method[] = ['GET', 'HEAD'];
+
+export const operations: OperationDef[] = [
+  {
+    name: 'create',
+    routes: [at(['POST'], '/Binary')],
+    permission: ['c'],
+    capabilities: WRITE,
+    capability: { interaction: 'create' },
+    module: 'handlers/create',
+  },
+  {
+    name: 'read',
+    routes: [at(GET, '/Binary/{id}')],
+    permission: ['r'],
+    capabilities: READ,
+    capability: { interaction: 'read' },
+    module: 'handlers/read',
+  },
+  {
+    name: 'vread',
+    routes: [at(GET, '/Binary/{id}/_history/{vid}')],
+    permission: ['r'],
+    capabilities: READ,
+    capability: { interaction: 'vread' },
+    module: 'handlers/vread',
+  },
+  {
+    name: 'update',
+    routes: [at(['PUT'], '/Binary/{id}')],
+    permission: ['u'],
+    capabilities: WRITE,
+    capability: { interaction: 'update' },
+    module: 'handlers/update',
+  },
+  {
+    name: 'patch',
+    routes: [at(['PATCH'], '/Binary/{id}')],
+    permission: ['u'],
+    // A new contentType on unchanged bytes copies the object (C19), by parts when it is large.
+    capabilities: MULTIPART,
+    capability: { interaction: 'patch' },
+    module: 'handlers/patch',
+  },
+  {
+    name: 'delete',
+    routes: [at(['DELETE'], '/Binary/{id}')],
+    permission: ['d'],
+    // A delete only writes a delete version; earlier bytes stay readable by vread (C23).
+    capabilities: ['table:read', 'table:write'],
+    capability: { interaction: 'delete' },
+    module: 'handlers/delete',
+  },
+  {
+    name: 'history-instance',
+    routes: [at(GET, '/Binary/{id}/_history')],
+    permission: ['r'],
+    capabilities: READ,
+    capability: { interaction: 'history-instance' },
+    module: 'handlers/history-instance',
+  },
+  {
+    name: 'history-type',
+    routes: [at(GET, '/Binary/_history')],
+    permission: ['s'],
+    capabilities: READ,
+    capability: { interaction: 'history-type' },
+    module: 'handlers/history-type',
+  },
+  {
+    name: 'search',
+    routes: [at(GET, '/Binary'), at(['POST'], '/Binary/_search')],
+    permission: ['s'],
+    capabilities: READ,
+    capability: { interaction: 'search-type' },
+    module: 'handlers/search',
+  },
+  {
+    name: 'metadata',
+    routes: [at(GET, '/metadata')],
+    permission: 'public',
+    // The CapabilityStatement (C27) touches no data.
+    capabilities: NONE,
+    module: 'handlers/metadata',
+  },
+  // $upload (C28–C30). Status hands out PUT URLs, so it needs the permission of the write it
+  // belongs to (a new Binary or a new version).
+  {
+    name: 'upload-start',
+    routes: [at(['POST'], '/Binary/$upload')],
+    permission: ['c'],
+    capabilities: MULTIPART,
+    capability: { operation: 'upload' },
+    module: 'handlers/upload-start',
+  },
+  {
+    name: 'upload-start-id',
+    routes: [at(['POST'], '/Binary/{id}/$upload')],
+    permission: ['u'],
+    capabilities: MULTIPART,
+    capability: { operation: 'upload' },
+    module: 'handlers/upload-start',
+  },
+  {
+    name: 'upload-status',
+    routes: [at(['GET'], '/Binary/$upload/{uploadId}')],
+    permission: ['c', 'u'],
+    capabilities: MULTIPART,
+    capability: { operation: 'upload' },
+    module: 'handlers/upload-status',
+  },
+  {
+    name: 'upload-complete',
+    routes: [at(['POST'], '/Binary/$upload/{uploadId}/complete')],
+    permission: ['c', 'u'],
+    capabilities: MULTIPART,
+    capability: { operation: 'upload' },
+    module: 'handlers/upload-complete',
+  },
+  {
+    name: 'upload-abort',
+    routes: [at(['DELETE'], '/Binary/$upload/{uploadId}')],
+    permission: ['c', 'u'],
+    capabilities: MULTIPART,
+    capability: { operation: 'upload' },
+    module: 'handlers/upload-abort',
+  },
 ];
 
-/** SMART scopes that satisfy each access level (C2); the authorizer checks one of them. */
-export const scopesFor = (access: RouteDef['access']): string[] =>
-  access === 'read'
-    ? [
-        'system/Binary.read',
-        'system/Binary.rs',
-        'system/Binary.*',
-        'user/Binary.read',
-        'user/Binary.rs',
-        'user/Binary.*',
-      ]
-    : access === 'write'
-      ? [
-          'system/Binary.write',
-          'system/Binary.cud',
-          'system/Binary.*',
-          'user/Binary.write',
-          'user/Binary.cud',
-          'user/Binary.*',
-        ]
-      : [];
+/** One API Gateway route (HTTP API route key `method path`), derived from `operations`. */
+export interface RouteDef {
+  method: Method;
+  /** The gateway path: the contract path with each `$…` segment replaced by a path variable. */
+  path: string;
+  /** The module whose function the route invokes. */
+  module: string;
+  /** The operations the function may find behind this route (it matches the contract path). */
+  operations: string[];
+  /** No authorizer: every operation behind the route is public. */
+  public: boolean;
+  /** Scopes the JWT authorizer accepts (any one of them): the union over the operations. */
+  scopes: string[];
+}
+
+/** A `$name` segment of a contract path. */
+const isOperationSegment = (s: string) => s.startsWith('$');
+
+/**
+ * The gateway path of a contract path: `$upload` → `{op}` (`{op2}` for a second one).
+ * Variable names matter only for readability; the function re-matches the contract path.
+ */
+export function gatewayPath(path: string): string {
+  let n = 0;
+  return path
+    .split('/')
+    .map((s) => (isOperationSegment(s) ? `{op${++n === 1 ? '' : n}}` : s))
+    .join('/');
+}
+
+/** A path's shape for conflict detection: every variable is the same (`GET /a/{x}` = `GET /a/{y}`). */
+const shape = (path: string) => path.replace(/\{[^}]+\}/g, '{}');
+
+/** The gateway routes of a table of operations; throws when two modules would share a route. */
+export function gatewayRoutes(ops: OperationDef[]): RouteDef[] {
+  const byKey = new Map<string, RouteDef & { permissions: Permission[] }>();
+  for (const op of ops) {
+    for (const { methods, path } of op.routes) {
+      for (const method of methods) {
+        const gw = gatewayPath(path);
+        const key = `${method} ${shape(gw)}`;
+        const existing = byKey.get(key);
+        if (!existing) {
+          byKey.set(key, {
+            method,
+            path: gw,
+            module: op.module,
+            operations: [op.name],
+            public: op.permission === 'public',
+            scopes: acceptedScopes(op.permission),
+            permissions: [op.permission],
+          });
+          continue;
+        }
+        if (existing.module !== op.module)
+          throw new Error(
+            `Operations ${existing.operations.join(', ')} and ${op.name} share the API Gateway route ` +
+              `${method} ${existing.path}: serve them from one module.`,
+          );
+        if (existing.public !== (op.permission === 'public'))
+          throw new Error(`Route ${method} ${existing.path} mixes public and protected operations.`);
+        if (!existing.operations.includes(op.name)) existing.operations.push(op.name);
+        existing.scopes = [...new Set([...existing.scopes, ...acceptedScopes(op.permission)])];
+      }
+    }
+  }
+  return [...byKey.values()].map(({ permissions: _, ...r }) => r);
+}
+
+/** The API Gateway routes of the deployed table. */
+export const routes: RouteDef[] = gatewayRoutes(operations);
+
+/** The operation called `name`; throws for a name the table does not declare. */
+export function operationNamed(name: string, ops: OperationDef[] = operations): OperationDef {
+  const op = ops.find((o) => o.name === name);
+  if (!op) throw new Error(`No operation "${name}" in functions/routes.ts`);
+  return op;
+}
+
+/** The v1 access level of an operation (read/write/public), for messages and docs. */
+export const accessOfOperation = (op: OperationDef): Access => accessOf(op.permission);
+
+/** A compiled path pattern: matches a decoded path, returns its parameters. */
+export interface PathMatcher {
+  /** Literal segments, for precedence: API Gateway prefers the most specific route. */
+  literals: number;
+  match(path: string): Record<string, string> | undefined;
+}
+
+/**
+ * Compiles `/a/{x}/b` for paths API Gateway has already percent-decoded (rawPath and path
+ * parameters of HTTP API events are decoded; the local gateway does the same).
+ */
+export function pathMatcher(pattern: string): PathMatcher {
+  const segs = pattern.split('/');
+  return {
+    literals: segs.filter((s) => !s.startsWith('{')).length,
+    match(path) {
+      const parts = path.split('/');
+      if (parts.length !== segs.length) return undefined;
+      const params: Record<string, string> = {};
+      for (let i = 0; i < segs.length; i++) {
+        const seg = segs[i]!;
+        const part = parts[i]!;
+        const v = /^\{(\w+)\}$/.exec(seg);
+        if (v) {
+          if (part === '') return undefined;
+          params[v[1]!] = part;
+        } else if (seg !== part) return undefined;
+      }
+      return params;
+    },
+  };
+}

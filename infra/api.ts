@@ -8,13 +8,16 @@ import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
-import { type RouteDef, scopesFor } from '../functions/routes';
-import { capabilitiesFor } from './permissions';
+import { gatewayRoutes, type OperationDef } from '../functions/routes';
+import { capabilitiesOf } from './permissions';
 import { ServiceFunction } from './service-function';
 
 export interface ApiProps {
-  /** The route table (functions/routes.ts): one function per route name, one API route per entry. */
-  readonly routes: RouteDef[];
+  /**
+   * The operations (functions/routes.ts): one function per module, one API route per gateway
+   * route derived from them (`gatewayRoutes`).
+   */
+  readonly operations: OperationDef[];
   /** Issuer (`iss`) of the JWTs the authorizer accepts; its OIDC discovery document must be public. */
   readonly issuer: string;
   /** Audience (`aud`) the JWTs must carry. */
@@ -79,13 +82,13 @@ const pascal = (name: string) =>
     .join('');
 
 /**
- * The HTTP API: a JWT authorizer (C2), and for every operation of the route table one function
- * with only the grants its route needs (infra/permissions.ts) and one route per method and path.
+ * The HTTP API: a JWT authorizer (C2), one function per module of the route table with only the
+ * grants its operations declare (functions/routes.ts), and the gateway routes derived from them.
  */
 export class Api extends Construct {
   readonly httpApi: apigw.HttpApi;
   readonly stage: apigw.HttpStage;
-  /** The function of each route name. */
+  /** The function that serves each operation (by operation name). */
   readonly functions = new Map<string, ServiceFunction>();
 
   constructor(scope: Construct, id: string, props: ApiProps) {
@@ -141,11 +144,12 @@ export class Api extends Construct {
     });
     const none = new apigw.HttpNoneAuthorizer();
 
-    for (const [name, group] of groupByName(props.routes)) {
-      const { module, access } = group[0]!;
-      const fn = new ServiceFunction(this, pascal(name), {
+    const modules = new Map<string, ServiceFunction>();
+    for (const [module, ops] of byModule(props.operations)) {
+      const id = pascal(module.replace(/^.*\//, ''));
+      const fn = new ServiceFunction(this, id, {
         module,
-        description: `FHIR Binary: ${name}`,
+        description: `FHIR Binary: ${ops.map((o) => o.name).join(', ')}`,
         logKey: props.logKey,
         environment: {
           ...props.environment,
@@ -153,38 +157,37 @@ export class Api extends Construct {
           BUCKET_NAME: props.bucket.bucketName,
         },
       });
-      fn.grantCapabilities(capabilitiesFor(name, access), props.table, props.bucket);
-      this.functions.set(name, fn);
-      const integration = new HttpLambdaIntegration(`${pascal(name)}Integration`, fn.fn);
-      for (const route of group) {
-        const routes = this.httpApi.addRoutes({
-          path: route.path,
-          methods: [route.method as apigw.HttpMethod],
-          integration,
-          ...(access === 'public'
-            ? { authorizer: none }
-            : { authorizer: jwt, authorizationScopes: scopesFor(access) }),
-        });
-        if (access === 'public')
-          for (const r of routes)
-            Validations.of(r).acknowledge({
-              id: 'AwsSolutions-APIG4',
-              reason: 'C2/C27: the CapabilityStatement is public by the FHIR and SMART specifications.',
-            });
+      fn.grantCapabilities(capabilitiesOf(ops), props.table, props.bucket);
+      modules.set(module, fn);
+      for (const op of ops) this.functions.set(op.name, fn);
+    }
+    const integrations = new Map<string, HttpLambdaIntegration>();
+    for (const route of gatewayRoutes(props.operations)) {
+      const fn = modules.get(route.module)!;
+      let integration = integrations.get(route.module);
+      if (!integration) {
+        integration = new HttpLambdaIntegration(`${fn.node.id}Integration`, fn.fn);
+        integrations.set(route.module, integration);
       }
+      const added = this.httpApi.addRoutes({
+        path: route.path,
+        methods: [route.method as apigw.HttpMethod],
+        integration,
+        ...(route.public ? { authorizer: none } : { authorizer: jwt, authorizationScopes: route.scopes }),
+      });
+      if (route.public)
+        for (const r of added)
+          Validations.of(r).acknowledge({
+            id: 'AwsSolutions-APIG4',
+            reason: 'C2/C27: the CapabilityStatement is public by the FHIR and SMART specifications.',
+          });
     }
   }
 }
 
-/** Route entries grouped by operation name; all entries of one name must share module and access. */
-export function groupByName(routes: RouteDef[]): Map<string, RouteDef[]> {
-  const groups = new Map<string, RouteDef[]>();
-  for (const r of routes) {
-    const group = groups.get(r.name);
-    if (!group) groups.set(r.name, [r]);
-    else if (group[0]!.module !== r.module || group[0]!.access !== r.access)
-      throw new Error(`Route "${r.name}" maps to more than one module or access level`);
-    else group.push(r);
-  }
+/** Operations grouped by the module (one Lambda function) that serves them. */
+export function byModule(ops: OperationDef[]): Map<string, OperationDef[]> {
+  const groups = new Map<string, OperationDef[]>();
+  for (const op of ops) groups.set(op.module, [...(groups.get(op.module) ?? []), op]);
   return groups;
 }

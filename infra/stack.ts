@@ -1,6 +1,6 @@
 import { CfnOutput, type RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
-import { type RouteDef, routes as routeTable } from '../functions/routes';
+import { type OperationDef, operations as operationTable } from '../functions/routes';
 import { Api } from './api';
 import { Events, type StreamConsumer } from './events';
 import { Monitoring } from './monitoring';
@@ -20,7 +20,7 @@ export interface FhirBinaryStackProps extends StackProps {
    * The route table.
    * @default - functions/routes.ts
    */
-  readonly routes?: RouteDef[];
+  readonly operations?: OperationDef[];
   /**
    * The stream consumers.
    * @default - STREAM_CONSUMERS of infra/events.ts whose module exists
@@ -53,7 +53,7 @@ export class FhirBinaryStack extends Stack {
     });
     const { key, table, bucket } = this.storage;
     this.api = new Api(this, 'Api', {
-      routes: props.routes ?? routeTable,
+      operations: props.operations ?? operationTable,
       issuer: props.issuer,
       audience: props.audience,
       allowedOrigins: props.allowedOrigins,
@@ -71,7 +71,7 @@ export class FhirBinaryStack extends Stack {
     this.monitoring = new Monitoring(this, 'Monitoring', {
       key,
       httpApi: this.api.httpApi,
-      functions: [...this.api.functions.values(), ...consumers],
+      functions: [...new Set(this.api.functions.values()), ...consumers],
       streamConsumers: consumers,
       failureQueue: this.events.failureQueue,
       alarmEmail: props.alarmEmail,

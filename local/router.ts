@@ -1,4 +1,4 @@
-import { type RouteDef, routes } from '../functions/routes';
+import { type PathMatcher, pathMatcher, type RouteDef, routes } from '../functions/routes';
 
 export interface Match {
   route: RouteDef;
@@ -7,54 +7,41 @@ export interface Match {
 
 interface Compiled {
   route: RouteDef;
-  regex: RegExp;
-  names: string[];
-  literals: number;
+  matcher: PathMatcher;
 }
 
+// The gateway routes of functions/routes.ts (`$…` segments are path variables there, as on AWS).
+// API Gateway prefers the route with more literal segments (`/Binary/_history` over `/Binary/{id}`).
 const compiled: Compiled[] = routes
-  .map((route) => {
-    const names: string[] = [];
-    const segs = route.path.split('/').slice(1);
-    const pattern = segs
-      .map((s) => {
-        const m = /^\{(\w+)\}$/.exec(s);
-        if (!m) return escapeRegex(s);
-        names.push(m[1]!);
-        return '([^/]+)';
-      })
-      .join('/');
-    return {
-      route,
-      regex: new RegExp(`^/${pattern}$`),
-      names,
-      literals: segs.filter((s) => !s.startsWith('{')).length,
-    };
-  })
-  // API Gateway prefers the route with more literal segments (`/Binary/_history` over `/Binary/{id}`).
-  .sort((a, b) => b.literals - a.literals);
+  .map((route) => ({ route, matcher: pathMatcher(route.path) }))
+  .sort((a, b) => b.matcher.literals - a.matcher.literals);
 
-/** Matches like API Gateway HTTP API: the most specific path, then the method. */
+/**
+ * Matches like API Gateway HTTP API: the most specific path, then the method. `path` is decoded
+ * first, as API Gateway decodes it before routing (`/Binary/%24upload` is `/Binary/$upload`).
+ */
 export function matchRoute(method: string, path: string): Match | { allowed: string[] } | undefined {
   const allowed = new Set<string>();
   let best: Compiled | undefined;
   for (const c of compiled) {
-    const m = c.regex.exec(path);
-    if (!m) continue;
-    if (best && c.literals < best.literals) break;
+    const params = c.matcher.match(path);
+    if (!params) continue;
+    if (best && c.matcher.literals < best.matcher.literals) break;
     best ??= c;
     allowed.add(c.route.method);
-    if (c.route.method === method) {
-      const params: Record<string, string> = {};
-      c.names.forEach((n, i) => {
-        params[n] = m[i + 1]!;
-      });
-      return { route: c.route, params };
-    }
+    if (c.route.method === method) return { route: c.route, params };
   }
   return allowed.size > 0 ? { allowed: [...allowed] } : undefined;
 }
 
-function escapeRegex(s: string): string {
-  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+/**
+ * The request path as API Gateway HTTP API hands it to routing and to the function (`rawPath`):
+ * percent-decoded. A malformed escape is left as it is.
+ */
+export function decodePath(pathname: string): string {
+  try {
+    return decodeURIComponent(pathname);
+  } catch {
+    return pathname;
+  }
 }

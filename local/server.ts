@@ -6,7 +6,7 @@ import { operationOutcome } from '../functions/core/outcome';
 import type { HttpResult } from '../functions/http/event';
 import { verifyToken } from './dev-auth';
 import { allowedOrigins } from './provision';
-import { matchRoute } from './router';
+import { decodePath, matchRoute } from './router';
 
 type Handler = (event: APIGatewayProxyEventV2WithJWTAuthorizer, context: Context) => Promise<HttpResult>;
 
@@ -82,7 +82,8 @@ export async function handle(
   if (applyCors(req, res)) return;
   if (extraRoutes && (await extraRoutes(req, res, url))) return;
   const method = (req.method ?? 'GET').toUpperCase();
-  const match = matchRoute(method, url.pathname);
+  const path = decodePath(url.pathname);
+  const match = matchRoute(method, path);
   if (!match)
     return sendOutcome(
       res,
@@ -102,7 +103,7 @@ export async function handle(
   const { route, params } = match;
 
   let claims: Record<string, unknown> | undefined;
-  if (route.access !== 'public') {
+  if (!route.public) {
     const auth = req.headers.authorization ?? '';
     const m = /^Bearer\s+(\S+)$/i.exec(auth);
     try {
@@ -123,6 +124,17 @@ export async function handle(
     }
   }
 
+  // The JWT authorizer's scope check: API Gateway compares the token's `scope`/`scp` strings
+  // exactly with the route's authorization scopes (functions/routes.ts derives every v1 and v2
+  // form from core/auth.ts).
+  if (claims && route.scopes.length > 0) {
+    const held = [claims.scope, claims.scp].flatMap((v) =>
+      Array.isArray(v) ? v.map(String) : typeof v === 'string' ? v.split(' ') : [],
+    );
+    if (!held.some((s) => route.scopes.includes(s)))
+      return sendOutcome(res, 403, 'forbidden', 'The token has none of the scopes this route requires.');
+  }
+
   const body = await readBody(req);
   if (body === undefined)
     return sendOutcome(
@@ -140,7 +152,7 @@ export async function handle(
   const event: APIGatewayProxyEventV2WithJWTAuthorizer = {
     version: '2.0',
     routeKey: `${route.method} ${route.path}`,
-    rawPath: url.pathname,
+    rawPath: path,
     rawQueryString: url.search.replace(/^\?/, ''),
     headers,
     queryStringParameters: url.search ? Object.fromEntries(url.searchParams) : undefined,
@@ -154,7 +166,7 @@ export async function handle(
       domainPrefix: '127',
       http: {
         method,
-        path: url.pathname,
+        path,
         protocol: 'HTTP/1.1',
         sourceIp: req.socket.remoteAddress ?? '127.0.0.1',
         userAgent: headers['user-agent'] ?? '',
@@ -175,7 +187,7 @@ export async function handle(
   if (!claims) delete (event.requestContext as Partial<typeof event.requestContext>).authorizer;
   const context = {
     awsRequestId: requestId,
-    functionName: route.name,
+    functionName: route.module,
     getRemainingTimeInMillis: () => 30_000,
   } as unknown as Context;
 

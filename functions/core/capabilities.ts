@@ -4,13 +4,8 @@ import type { FhirRequest, FhirResponse } from './request';
 import { fhirJson } from './response';
 import { SEARCH_PARAMS } from './search-params';
 
-/** What the CapabilityStatement needs of a route (functions/routes.ts RouteDef). */
-export interface RouteShape {
-  method: string;
-  path: string;
-}
-
-type Interaction =
+/** FHIR RESTful interactions a CapabilityStatement lists for Binary. */
+export type Interaction =
   | 'read'
   | 'vread'
   | 'update'
@@ -21,31 +16,15 @@ type Interaction =
   | 'create'
   | 'search-type';
 
-/** The FHIR interaction a route implements, from its method and path below `[base]`. */
-export function interactionOf(route: RouteShape): Interaction | undefined {
-  const rel = route.path.replace(/^.*\/fhir\/4/, '');
-  const key = `${route.method} ${rel.replace(/\{[^}]+\}/g, '{}')}`;
-  const table: Record<string, Interaction> = {
-    'GET /Binary/{}': 'read',
-    'GET /Binary/{}/_history/{}': 'vread',
-    'PUT /Binary/{}': 'update',
-    'PATCH /Binary/{}': 'patch',
-    'DELETE /Binary/{}': 'delete',
-    'GET /Binary/{}/_history': 'history-instance',
-    'GET /Binary/_history': 'history-type',
-    'POST /Binary': 'create',
-    'GET /Binary': 'search-type',
-    'POST /Binary/_search': 'search-type',
-  };
-  return table[key];
-}
+/** What an operation contributes to the CapabilityStatement (C27). */
+export type CapabilityEntry =
+  | { interaction: Interaction }
+  /** A FHIR operation (`$name`); `definition` is its canonical OperationDefinition, if standard. */
+  | { operation: string; definition?: string };
 
-/** The operation (`$name`) a route serves, if any: the first `$` segment of its path. */
-export function operationOf(route: RouteShape): string | undefined {
-  return route.path
-    .split('/')
-    .find((s) => s.startsWith('$'))
-    ?.slice(1);
+/** What the CapabilityStatement needs of an operation: its declared entry (functions/routes.ts). */
+export interface CapabilityShape {
+  capability?: CapabilityEntry;
 }
 
 const ORDER: Interaction[] = [
@@ -60,21 +39,22 @@ const ORDER: Interaction[] = [
   'search-type',
 ];
 
-const OPERATION_DEFINITIONS: Record<string, string> = {
-  export: 'http://hl7.org/fhir/uv/bulkdata/OperationDefinition/export',
-};
-
 /**
  * C27: the CapabilityStatement, derived from the route table so it always states exactly what
- * is deployed: a route added to functions/routes.ts shows up here without further edits.
+ * is deployed: an operation added to functions/routes.ts shows up here without further edits.
  */
-export function capabilityStatement(routes: RouteShape[], baseUrl: string): CapabilityStatement {
-  const interactions = new Set(routes.map(interactionOf).filter((i): i is Interaction => i !== undefined));
-  const operations = [...new Set(routes.map(operationOf).filter((o): o is string => o !== undefined))].sort();
-  const operation: CapabilityStatementRestResourceOperation[] = operations.map((name) => ({
-    name,
-    definition: OPERATION_DEFINITIONS[name] ?? `${baseUrl}/OperationDefinition/Binary-${name}`,
-  }));
+export function capabilityStatement(ops: CapabilityShape[], baseUrl: string): CapabilityStatement {
+  const entries = ops.flatMap((o) => (o.capability ? [o.capability] : []));
+  const interactions = new Set(entries.flatMap((e) => ('interaction' in e ? [e.interaction] : [])));
+  const definitions = new Map<string, string | undefined>();
+  for (const e of entries)
+    if ('operation' in e) definitions.set(e.operation, e.definition ?? definitions.get(e.operation));
+  const operation: CapabilityStatementRestResourceOperation[] = [...definitions.keys()]
+    .sort()
+    .map((name) => ({
+      name,
+      definition: definitions.get(name) ?? `${baseUrl}/OperationDefinition/Binary-${name}`,
+    }));
   const searchable = interactions.has('search-type');
   return {
     resourceType: 'CapabilityStatement',
@@ -103,7 +83,8 @@ export function capabilityStatement(routes: RouteShape[], baseUrl: string): Capa
           ],
           description:
             'Bearer JWT with the organizations claim naming the tenant and SMART system scopes: ' +
-            'system/Binary.read (or .rs) for reads, system/Binary.write (or .cud) for writes, system/Binary.* for both.',
+            'system/Binary.read for reads, system/Binary.write for writes, system/Binary.* for both, ' +
+            'or SMART v2 (system/Binary.rs, system/Binary.cruds, …); user/ and * alike.',
         },
         resource: [
           {
@@ -135,9 +116,9 @@ export function capabilityStatement(routes: RouteShape[], baseUrl: string): Capa
 }
 
 /** GET [base]/metadata: public (C2), so clients can discover the service before they log in. */
-export function metadata(routes: RouteShape[]) {
+export function metadata(ops: CapabilityShape[]) {
   return async (req: FhirRequest): Promise<FhirResponse> => {
     requireJsonFormat(req);
-    return fhirJson(200, capabilityStatement(routes, req.baseUrl));
+    return fhirJson(200, capabilityStatement(ops, req.baseUrl));
   };
 }

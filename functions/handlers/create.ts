@@ -1,4 +1,4 @@
 import { createBinary } from '../core/operations';
 import { fhirHandler } from '../http/handler';
 
-export const handler = fhirHandler('create', 'write', createBinary);
+export const handler = fhirHandler({ create: createBinary });

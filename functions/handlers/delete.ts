@@ -1,4 +1,4 @@
 import { deleteBinary } from '../core/operations';
 import { fhirHandler } from '../http/handler';
 
-export const handler = fhirHandler('delete', 'write', deleteBinary);
+export const handler = fhirHandler({ delete: deleteBinary });

@@ -1,4 +1,4 @@
 import { historyInstance } from '../core/history';
 import { fhirHandler } from '../http/handler';
 
-export const handler = fhirHandler('history-instance', 'read', historyInstance);
+export const handler = fhirHandler({ 'history-instance': historyInstance });

@@ -1,4 +1,4 @@
 import { historyType } from '../core/history';
 import { fhirHandler } from '../http/handler';
 
-export const handler = fhirHandler('history-type', 'read', historyType);
+export const handler = fhirHandler({ 'history-type': historyType });

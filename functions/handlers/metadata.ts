@@ -1,5 +1,5 @@
 import { metadata } from '../core/capabilities';
 import { fhirHandler } from '../http/handler';
-import { routes } from '../routes';
+import { operations } from '../routes';
 
-export const handler = fhirHandler('metadata', 'public', metadata(routes));
+export const handler = fhirHandler({ metadata: metadata(operations) });

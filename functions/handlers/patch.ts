@@ -1,4 +1,4 @@
 import { patchBinary } from '../core/patch';
 import { fhirHandler } from '../http/handler';
 
-export const handler = fhirHandler('patch', 'write', patchBinary);
+export const handler = fhirHandler({ patch: patchBinary });

@@ -1,4 +1,4 @@
 import { readBinary } from '../core/operations';
 import { fhirHandler } from '../http/handler';
 
-export const handler = fhirHandler('read', 'read', readBinary);
+export const handler = fhirHandler({ read: readBinary });

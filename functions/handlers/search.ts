@@ -1,4 +1,4 @@
 import { searchBinary } from '../core/search';
 import { fhirHandler } from '../http/handler';
 
-export const handler = fhirHandler('search', 'read', searchBinary);
+export const handler = fhirHandler({ search: searchBinary });

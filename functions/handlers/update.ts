@@ -1,4 +1,4 @@
 import { updateBinary } from '../core/operations';
 import { fhirHandler } from '../http/handler';
 
-export const handler = fhirHandler('update', 'write', updateBinary);
+export const handler = fhirHandler({ update: updateBinary });

@@ -1,4 +1,4 @@
 import { abortUpload } from '../core/upload';
 import { fhirHandler } from '../http/handler';
 
-export const handler = fhirHandler('upload-abort', 'write', abortUpload);
+export const handler = fhirHandler({ 'upload-abort': abortUpload });

@@ -1,4 +1,4 @@
 import { completeUpload } from '../core/upload';
 import { fhirHandler } from '../http/handler';
 
-export const handler = fhirHandler('upload-complete', 'write', completeUpload);
+export const handler = fhirHandler({ 'upload-complete': completeUpload });

@@ -1,4 +1,4 @@
 import { startUpload } from '../core/upload';
 import { fhirHandler } from '../http/handler';
 
-export const handler = fhirHandler('upload-start', 'write', startUpload);
+export const handler = fhirHandler({ 'upload-start': startUpload, 'upload-start-id': startUpload });

@@ -1,4 +1,4 @@
 import { uploadStatus } from '../core/upload';
 import { fhirHandler } from '../http/handler';
 
-export const handler = fhirHandler('upload-status', 'write', uploadStatus);
+export const handler = fhirHandler({ 'upload-status': uploadStatus });

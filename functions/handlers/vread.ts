@@ -1,4 +1,4 @@
 import { vreadBinary } from '../core/operations';
 import { fhirHandler } from '../http/handler';
 
-export const handler = fhirHandler('vread', 'read', vreadBinary);
+export const handler = fhirHandler({ vread: vreadBinary });

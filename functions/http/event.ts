@@ -5,8 +5,11 @@ import type { FhirRequest, FhirResponse } from '../core/request';
 export type HttpEvent = APIGatewayProxyEventV2WithJWTAuthorizer;
 export type HttpResult = APIGatewayProxyStructuredResultV2;
 
-/** API Gateway HTTP API (payload v2) event → the core's request. */
-export function toFhirRequest(event: HttpEvent): FhirRequest {
+/**
+ * API Gateway HTTP API (payload v2) event → the core's request; `params` are the contract path's
+ * parameters the handler matched (functions/routes.ts), already decoded by API Gateway.
+ */
+export function toFhirRequest(event: HttpEvent, params: Record<string, string>): FhirRequest {
   const headers: Record<string, string> = {};
   for (const [k, v] of Object.entries(event.headers ?? {})) if (v !== undefined) headers[k.toLowerCase()] = v;
   const query: Record<string, string[]> = {};
@@ -18,9 +21,6 @@ export function toFhirRequest(event: HttpEvent): FhirRequest {
     event.body === undefined || event.body === null
       ? Buffer.alloc(0)
       : Buffer.from(event.body, event.isBase64Encoded ? 'base64' : 'utf8');
-  const params: Record<string, string> = {};
-  for (const [k, v] of Object.entries(event.pathParameters ?? {}))
-    if (v !== undefined) params[k] = decodeURIComponent(v);
   const proto = headers['x-forwarded-proto'] ?? 'https';
   const host = event.requestContext.domainName ?? headers.host ?? 'localhost';
   const claims = event.requestContext.authorizer?.jwt?.claims;

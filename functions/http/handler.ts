@@ -1,11 +1,12 @@
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
-import { type Access, authorize } from '../core/auth';
+import { authorize } from '../core/auth';
 import { requireId } from '../core/ids';
 import { FHIR_JSON_CONTENT_TYPE } from '../core/media';
-import { OperationOutcomeError, operationOutcome, unauthorized } from '../core/outcome';
+import { notFound, OperationOutcomeError, operationOutcome, unauthorized } from '../core/outcome';
 import type { FhirRequest, FhirResponse } from '../core/request';
 import { logger } from '../logger';
+import { type OperationDef, operationNamed, type PathMatcher, pathMatcher } from '../routes';
 import { type AppDeps, appDeps } from '../wiring';
 import { parseCdata } from './audit';
 import { type HttpEvent, type HttpResult, toFhirRequest, toHttpResult } from './event';
@@ -14,6 +15,9 @@ export type Operation = (req: FhirRequest, deps: AppDeps) => Promise<FhirRespons
 
 interface State {
   started: number;
+  /** The operation the request matched (C38 `operation`). */
+  operation?: string;
+  params?: Record<string, string>;
   res?: FhirResponse;
   cdata?: Record<string, unknown>;
 }
@@ -37,11 +41,57 @@ export function errorResult(err: unknown, requestId: string): HttpResult {
   };
 }
 
+interface Served {
+  def: OperationDef;
+  run: Operation;
+  method: string;
+  matcher: PathMatcher;
+}
+
 /**
- * A Lambda handler for one operation: event → FhirRequest → auth (C1, C2) → core → result, with
- * the audit line (C38) written once per request whatever happened.
+ * The operations a module serves, as the route table declares them (functions/routes.ts), most
+ * specific path first. Throws at load for a name the table lacks.
  */
-export function fhirHandler(operation: string, access: Access, op: Operation) {
+function servedBy(ops: Record<string, Operation>): Served[] {
+  return Object.entries(ops)
+    .flatMap(([name, run]) => {
+      const def = operationNamed(name);
+      return def.routes.flatMap(({ methods, path }) =>
+        methods.map((method) => ({ def, run, method, matcher: pathMatcher(path) })),
+      );
+    })
+    .sort((a, b) => b.matcher.literals - a.matcher.literals);
+}
+
+/**
+ * Which operation a request is, from its method and path. API Gateway routes `$…` segments as
+ * path variables (functions/routes.ts), so the literal segment is checked here: anything else the
+ * gateway route let through is a 404 OperationOutcome, as it would be without that route. The path
+ * is API Gateway's rawPath, already percent-decoded (`%24upload` arrives as `$upload`); a prefix
+ * before the contract path (a custom domain's API mapping) is skipped.
+ */
+export function matchOperation(
+  served: Served[],
+  method: string,
+  rawPath: string,
+): { served: Served; params: Record<string, string> } {
+  const at = rawPath.indexOf('/organizations/');
+  const path = at > 0 ? rawPath.slice(at) : rawPath;
+  for (const s of served) {
+    if (s.method !== method) continue;
+    const params = s.matcher.match(path);
+    if (params) return { served: s, params };
+  }
+  throw notFound(`No ${method} operation at ${path}: see the CapabilityStatement at [base]/metadata.`);
+}
+
+/**
+ * The Lambda handler of one module: it serves the operations named in `ops` (their routes,
+ * permission and name come from functions/routes.ts): event → operation → FhirRequest → auth
+ * (C1, C2) → core → result, with the audit line (C38) written once per request whatever happened.
+ */
+export function fhirHandler(ops: Record<string, Operation>) {
+  const served = servedBy(ops);
   // Per-invocation facts for the audit line, keyed by the event object middy passes around.
   const state = new WeakMap<HttpEvent, State>();
   return middy<HttpEvent, HttpResult, Error, Context>()
@@ -52,10 +102,9 @@ export function fhirHandler(operation: string, access: Access, op: Operation) {
         const h = request.event.headers ?? {};
         s.cdata = parseCdata(h['log-cdata'], h['log-cdata-format']);
       },
-      after: (request) =>
-        audit(operation, request.event, state.get(request.event), request.response?.statusCode ?? 200),
+      after: (request) => audit(request.event, state.get(request.event), request.response?.statusCode ?? 200),
       onError: (request) =>
-        audit(operation, request.event, state.get(request.event), request.response?.statusCode ?? 500),
+        audit(request.event, state.get(request.event), request.response?.statusCode ?? 500),
     })
     .use({
       onError: (request) => {
@@ -63,27 +112,37 @@ export function fhirHandler(operation: string, access: Access, op: Operation) {
       },
     })
     .handler(async (event) => {
-      const req = toFhirRequest(event);
-      if (access !== 'public' && !req.principal)
+      const s = state.get(event);
+      const { served: op, params } = matchOperation(
+        served,
+        event.requestContext.http.method.toUpperCase(),
+        event.rawPath,
+      );
+      if (s) {
+        s.operation = op.def.name;
+        s.params = params;
+      }
+      const req = toFhirRequest(event, params);
+      const permission = op.def.permission;
+      if (permission !== 'public' && !req.principal)
         throw unauthorized('A Bearer token is required: send Authorization: Bearer <JWT>.');
       const org = requireId(req.params.organizationId, 'organizationId');
-      authorize(req.principal, org, access);
-      const res = await op(req, appDeps());
-      const s = state.get(event);
+      authorize(req.principal, org, permission);
+      const res = await op.run(req, appDeps());
       if (s) s.res = res;
       return toHttpResult(req, res);
     });
 }
 
-function audit(operation: string, event: HttpEvent, s: State | undefined, status: number): void {
+function audit(event: HttpEvent, s: State | undefined, status: number): void {
   const claims = event.requestContext.authorizer?.jwt?.claims;
   logger.info('audit', {
     audit: {
       time: new Date().toISOString(),
-      organizationId: event.pathParameters?.organizationId,
+      organizationId: s?.params?.organizationId ?? event.pathParameters?.organizationId,
       subject: typeof claims?.sub === 'string' ? claims.sub : undefined,
-      operation,
-      resourceId: s?.res?.audit?.resourceId ?? event.pathParameters?.id,
+      operation: s?.operation ?? 'none',
+      resourceId: s?.res?.audit?.resourceId ?? s?.params?.id,
       versionId: s?.res?.audit?.versionId,
       status,
       bytes: s?.res?.audit?.bytes ?? 0,

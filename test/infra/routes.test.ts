@@ -1,41 +1,24 @@
 import type { App } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
-import { type RouteDef, routes } from '../../functions/routes';
-import { groupByName } from '../../infra/api';
+import { acceptedScopes } from '../../functions/core/auth';
+import { BASE, gatewayRoutes, type OperationDef, operations, routes } from '../../functions/routes';
 import { buildApp } from '../../infra/app';
-import { capabilitiesFor, defaultCapabilities } from '../../infra/permissions';
 import type { FhirBinaryStack } from '../../infra/stack';
 import { actionsOf, BUCKET_WRITES, logicalIdOf, statementsOf, TABLE_WRITES, testApp } from './support';
 
 /**
- * The stack is built from whatever the route table holds. Routes the table lacks are played here
- * by entries that reuse existing handler modules, so their wiring and grants are checked too.
+ * The stack is built from the operation table (functions/routes.ts), plus one operation the table
+ * lacks today, shaped like the bulk export's status route (C35), served from the upload-status
+ * module: it shares the upload-status gateway route, so its wiring is checked too.
  */
-const BASE = '/organizations/{organizationId}/fhir/4';
-const extra: RouteDef[] = [
-  { name: 'metadata', method: 'GET', path: `${BASE}/metadata`, module: 'handlers/read', access: 'public' },
-  {
-    name: 'upload-start',
-    method: 'POST',
-    path: `${BASE}/Binary/$upload`,
-    module: 'handlers/create',
-    access: 'write',
-  },
-  {
-    name: 'upload-status',
-    method: 'GET',
-    path: `${BASE}/Binary/$upload/{uploadId}`,
-    module: 'handlers/create',
-    access: 'write',
-  },
-  {
-    name: 'history-type',
-    method: 'GET',
-    path: `${BASE}/Binary/_history`,
-    module: 'handlers/vread',
-    access: 'read',
-  },
-];
+const exportStatus: OperationDef = {
+  name: 'export-status-test',
+  routes: [{ methods: ['GET'], path: `${BASE}/Binary/$export/{jobId}` }],
+  permission: ['r'],
+  capabilities: ['table:read'],
+  capability: { operation: 'export' },
+  module: 'handlers/upload-status',
+};
 
 let app: App;
 let stack: FhirBinaryStack;
@@ -46,8 +29,7 @@ beforeAll(() => {
   stack = buildApp(app, {
     issuer: 'https://issuer.example.com/',
     audience: 'aud',
-    // Entries the real table now has are taken from it; the rest are played as described above.
-    routes: [...routes, ...extra.filter((e) => !routes.some((r) => r.name === e.name))],
+    operations: [...operations, exportStatus],
   });
   // Throws on any cdk-nag finding: a public route and the emitter must be acknowledged properly too.
   const assembly = app.synth();
@@ -66,18 +48,53 @@ test('C2/C27: a public route has no authorizer and its function touches no data'
   expect(actions.filter((a) => /^(dynamodb|s3|kms):/.test(a))).toEqual([]);
 });
 
-test('C28: `$upload` paths become routes as written', () => {
+test('C28 (#9 item 5): no route key holds a `$`; operation segments are path variables', () => {
+  const keys = Object.values(template.findResources('AWS::ApiGatewayV2::Route')).map(
+    (r) => r.Properties.RouteKey as string,
+  );
+  expect(keys.filter((k) => k.includes('$'))).toEqual([]);
+  expect(keys).toEqual(
+    expect.arrayContaining([
+      `POST ${BASE}/Binary/{op}`,
+      `POST ${BASE}/Binary/{id}/{op}`,
+      `GET ${BASE}/Binary/{op}/{uploadId}`,
+      `POST ${BASE}/Binary/{op}/{uploadId}/complete`,
+      `DELETE ${BASE}/Binary/{op}/{uploadId}`,
+    ]),
+  );
+  // Route keys are unique: operations that share one gateway route share one function.
+  expect(new Set(keys).size).toBe(keys.length);
+});
+
+test('C35 (#9 item 5): an operation sharing a gateway route shares its function and adds its scopes', () => {
+  expect(fnOf('export-status-test')).toBe(fnOf('upload-status'));
   template.hasResourceProperties('AWS::ApiGatewayV2::Route', {
-    RouteKey: `POST ${BASE}/Binary/$upload`,
-    AuthorizationType: 'JWT',
-  });
-  template.hasResourceProperties('AWS::ApiGatewayV2::Route', {
-    RouteKey: `GET ${BASE}/Binary/$upload/{uploadId}`,
+    RouteKey: `GET ${BASE}/Binary/{op}/{uploadId}`,
+    AuthorizationScopes: Match.arrayWith([...acceptedScopes(['c', 'u']), 'system/Binary.r']),
   });
 });
 
+test('two modules behind one gateway route are refused (GET $export beside read)', () => {
+  const kickoff: OperationDef = {
+    ...exportStatus,
+    name: 'export-kickoff-test',
+    routes: [{ methods: ['GET'], path: `${BASE}/Binary/$export` }],
+    module: 'handlers/other',
+  };
+  expect(() => gatewayRoutes([...operations, kickoff])).toThrow(
+    /share the API Gateway route GET .*\/Binary\/\{id\}/,
+  );
+  expect(() => gatewayRoutes([...operations, { ...kickoff, module: 'handlers/read' }])).not.toThrow();
+});
+
 test('C28-C30: upload-* functions get the multipart actions with KMS data keys', () => {
-  for (const name of ['upload-start', 'upload-status']) {
+  for (const name of [
+    'upload-start',
+    'upload-start-id',
+    'upload-status',
+    'upload-complete',
+    'upload-abort',
+  ]) {
     const actions = actionsOf(template, fnOf(name));
     for (const a of [
       's3:PutObject',
@@ -102,16 +119,25 @@ test('C19/C22: patch may copy an object by parts (a new contentType on large byt
     expect(['patch', actions.has(a)]).toEqual(['patch', true]);
 });
 
-test('a new read route gets the read defaults: no writes, no deletes', () => {
-  expect(capabilitiesFor('history-type', 'read')).toEqual(defaultCapabilities.read);
-  const actions = actionsOf(template, fnOf('history-type'));
-  expect(actions).toContain('s3:GetObject');
-  for (const a of [...TABLE_WRITES, ...BUCKET_WRITES]) expect(actions).not.toContain(a);
+test('read operations get read grants only: no writes, no deletes', () => {
+  for (const name of ['history-type', 'history-instance', 'search']) {
+    const actions = actionsOf(template, fnOf(name));
+    expect(actions).toContain('s3:GetObject');
+    for (const a of [...TABLE_WRITES, ...BUCKET_WRITES])
+      expect([name, actions.has(a)]).toEqual([name, false]);
+  }
 });
 
-test('a route name cannot map to two modules', () => {
-  const r = routes[0]!;
-  expect(() => groupByName([r, { ...r, method: 'PUT', module: 'handlers/other' }])).toThrow(/more than one/);
+test('every gateway route of the table is deployed, and only those', () => {
+  const keys = Object.values(template.findResources('AWS::ApiGatewayV2::Route')).map(
+    (r) => r.Properties.RouteKey,
+  );
+  expect(keys.sort()).toEqual(
+    gatewayRoutes([...operations, exportStatus])
+      .map((r) => `${r.method} ${r.path}`)
+      .sort(),
+  );
+  expect(routes.length).toBeGreaterThan(15);
 });
 
 describe('emitter (C32-C34)', () => {

@@ -2,7 +2,8 @@ import { App, Stack, Validations } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { AwsSolutionsChecks, HIPAASecurityChecks } from 'cdk-nag';
-import { routes, scopesFor } from '../../functions/routes';
+import { operations, routes } from '../../functions/routes';
+import { byModule } from '../../infra/api';
 import { buildApp } from '../../infra/app';
 import { consumerPresent, STREAM_CONSUMERS } from '../../infra/events';
 import type { FhirBinaryStack } from '../../infra/stack';
@@ -42,7 +43,9 @@ beforeAll(() => {
 
 /** Every function of the stack: API functions and the stream consumers present. */
 const allFunctions = () =>
-  [...stack.api.functions.values(), stack.events.reaper, stack.events.emitter].filter((f) => f !== undefined);
+  [...new Set(stack.api.functions.values()), stack.events.reaper, stack.events.emitter].filter(
+    (f) => f !== undefined,
+  );
 
 const fnOf = (name: string) => {
   const f = stack.api.functions.get(name);
@@ -88,34 +91,35 @@ describe('API (C2)', () => {
   ] as const;
 
   test.each(core)('C10-C23: %s %s %s is in the route table', (name, method, path) => {
-    expect(routes).toContainEqual(expect.objectContaining({ name, method, path: `${BASE}${path}` }));
+    expect(routes).toContainEqual(
+      expect.objectContaining({ operations: [name], method, path: `${BASE}${path}` }),
+    );
   });
 
-  test('one API route per table entry, with the JWT authorizer and the scopes of its access', () => {
+  test('one API route per gateway route, with the JWT authorizer and every scope form its operations accept', () => {
     const all = template.findResources('AWS::ApiGatewayV2::Route');
     expect(Object.keys(all)).toHaveLength(routes.length);
     for (const r of routes) {
-      const expected =
-        r.access === 'public'
-          ? { RouteKey: `${r.method} ${r.path}`, AuthorizationType: 'NONE' }
-          : {
-              RouteKey: `${r.method} ${r.path}`,
-              AuthorizationType: 'JWT',
-              AuthorizerId: Match.anyValue(),
-              AuthorizationScopes: Match.arrayEquals(scopesFor(r.access)),
-            };
+      const expected = r.public
+        ? { RouteKey: `${r.method} ${r.path}`, AuthorizationType: 'NONE' }
+        : {
+            RouteKey: `${r.method} ${r.path}`,
+            AuthorizationType: 'JWT',
+            AuthorizerId: Match.anyValue(),
+            AuthorizationScopes: Match.arrayEquals(r.scopes),
+          };
       template.hasResourceProperties('AWS::ApiGatewayV2::Route', expected);
     }
   });
 
-  test('each route targets the function of its name', () => {
+  test('each route targets the function of its module', () => {
     const integrations = template.findResources('AWS::ApiGatewayV2::Integration');
     const routeRes = Object.values(template.findResources('AWS::ApiGatewayV2::Route'));
     for (const r of routes) {
       const route = routeRes.find((x) => x.Properties.RouteKey === `${r.method} ${r.path}`)!;
       const integrationId = (route.Properties.Target['Fn::Join'][1] as unknown[])[1] as { Ref: string };
       const uri = integrations[integrationId.Ref]!.Properties.IntegrationUri;
-      expect(uri).toEqual({ 'Fn::GetAtt': [logicalIdOf(fnOf(r.name).fn), 'Arn'] });
+      expect(uri).toEqual({ 'Fn::GetAtt': [logicalIdOf(fnOf(r.operations[0]!).fn), 'Arn'] });
     }
   });
 
@@ -146,11 +150,12 @@ describe('API (C2)', () => {
 });
 
 describe('functions', () => {
-  const names = [...new Set(routes.map((r) => r.name))];
+  const names = operations.map((o) => o.name);
+  const modules = byModule(operations);
   const consumers = STREAM_CONSUMERS.filter(consumerPresent);
 
-  test('one function per route name (HEAD and GET share one), plus the stream consumers present', () => {
-    template.resourceCountIs('AWS::Lambda::Function', names.length + consumers.length);
+  test('one function per module (its operations share it), plus the stream consumers present', () => {
+    template.resourceCountIs('AWS::Lambda::Function', modules.size + consumers.length);
     expect([...stack.api.functions.keys()].sort()).toEqual([...names].sort());
     expect(stack.events.reaper).toBeDefined();
     expect(stack.events.emitter !== undefined).toBe(consumers.some((c) => c.name === 'emitter'));
@@ -175,7 +180,7 @@ describe('functions', () => {
 
   test('every log group has a retention and is encrypted with the service key', () => {
     const groups = Object.values(template.findResources('AWS::Logs::LogGroup'));
-    expect(groups.length).toBeGreaterThanOrEqual(names.length + consumers.length + 1);
+    expect(groups.length).toBeGreaterThanOrEqual(modules.size + consumers.length + 1);
     for (const g of groups) {
       expect(g.Properties.RetentionInDays).toBeGreaterThanOrEqual(365);
       expect(g.Properties.KmsKeyId).toEqual({ 'Fn::GetAtt': [logicalIdOf(stack.storage.key), 'Arn'] });
@@ -379,7 +384,7 @@ describe('events and alarms', () => {
     const metric = (name: string) => alarms.filter((a) => a.MetricName === name);
     expect(metric('5xx')).toHaveLength(1);
     expect(metric('Throttles')).toHaveLength(
-      stack.api.functions.size + STREAM_CONSUMERS.filter(consumerPresent).length,
+      new Set(stack.api.functions.values()).size + STREAM_CONSUMERS.filter(consumerPresent).length,
     );
     expect(metric('Errors').length).toBeGreaterThanOrEqual(1);
     expect(metric('ApproximateNumberOfMessagesVisible')).toHaveLength(1);

@@ -79,14 +79,15 @@ describe('C2 auth', () => {
   });
   test('tenant and scope checks', () => {
     const p = principalFromClaims({ organizations: ['a'], scope: 'system/Binary.rs' });
-    expect(status(() => authorize(p, 'a', 'read'))).toBe(0);
-    expect(status(() => authorize(p, 'a', 'write'))).toBe(403);
-    expect(status(() => authorize(p, 'b', 'read'))).toBe(403);
-    expect(status(() => authorize(undefined, 'a', 'read'))).toBe(401);
+    expect(status(() => authorize(p, 'a', ['r']))).toBe(0);
+    expect(status(() => authorize(p, 'a', ['s']))).toBe(0);
+    expect(status(() => authorize(p, 'a', ['c']))).toBe(403);
+    expect(status(() => authorize(p, 'b', ['r']))).toBe(403);
+    expect(status(() => authorize(undefined, 'a', ['r']))).toBe(401);
     expect(status(() => authorize(undefined, 'a', 'public'))).toBe(0);
     expect(
       status(() =>
-        authorize(principalFromClaims({ organizations: ['a'], scope: 'patient/Binary.read' }), 'a', 'read'),
+        authorize(principalFromClaims({ organizations: ['a'], scope: 'patient/Binary.read' }), 'a', ['r']),
       ),
     ).toBe(403);
   });

@@ -26,15 +26,16 @@ describe('C28–C30 routes', () => {
   const base = '/organizations/o1/fhir/4/Binary';
   const name = (m: string, p: string) => {
     const r = matchRoute(m, p);
-    return r && 'route' in r ? r.route.name : r;
+    return r && 'route' in r ? r.route.module : r;
   };
-  test('C28: literal $upload wins over {id}', () => {
-    expect(name('POST', `${base}/$upload`)).toBe('upload-start');
-    expect(name('POST', `${base}/abc/$upload`)).toBe('upload-start-id');
-    expect(name('GET', `${base}/$upload/u1`)).toBe('upload-status');
-    expect(name('DELETE', `${base}/$upload/u1`)).toBe('upload-abort');
-    expect(name('POST', `${base}/$upload/u1/complete`)).toBe('upload-complete');
-    expect(name('GET', `${base}/abc`)).toBe('read');
+  test('C28: $upload URLs reach the upload functions through their gateway routes', () => {
+    expect(name('POST', `${base}/$upload`)).toBe('handlers/upload-start');
+    expect(name('POST', `${base}/abc/$upload`)).toBe('handlers/upload-start');
+    expect(name('GET', `${base}/$upload/u1`)).toBe('handlers/upload-status');
+    expect(name('DELETE', `${base}/$upload/u1`)).toBe('handlers/upload-abort');
+    expect(name('POST', `${base}/$upload/u1/complete`)).toBe('handlers/upload-complete');
+    expect(name('GET', `${base}/abc`)).toBe('handlers/read');
+    expect(name('GET', `${base}/abc/_history`)).toBe('handlers/history-instance');
   });
 });
 

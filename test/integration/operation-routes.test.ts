@@ -1,0 +1,78 @@
+import { mintToken } from '../../local/dev-auth';
+import { startServer, type TestServer } from '../support/server';
+
+/**
+ * #9 item 5 (C28): API Gateway routes `$…` segments as path variables (functions/routes.ts), so
+ * the function checks the literal segment itself; `%24upload` is `$upload` as API Gateway decodes
+ * it. #14 item 6 (C2): SMART v1 and v2 scopes pass both the gateway's exact list and the function.
+ */
+let s: TestServer;
+beforeAll(async () => {
+  s = await startServer('ops');
+});
+afterAll(() => s.close());
+
+const start = (path: string, token = s.token) =>
+  fetch(`${s.base}${path}`, {
+    method: 'POST',
+    headers: {
+      authorization: `Bearer ${token}`,
+      'content-type': 'application/json',
+    },
+    body: JSON.stringify({ contentType: 'text/plain', size: 10 }),
+  });
+
+test('C28: POST [base]/Binary/$upload and its percent-encoded form both start an upload', async () => {
+  expect((await start('/Binary/$upload')).status).toBe(201);
+  const encoded = await start('/Binary/%24upload');
+  expect(encoded.status).toBe(201);
+  expect(((await encoded.json()) as { status: string }).status).toContain('/Binary/$upload/');
+  expect((await start('/Binary/my-doc/%24upload')).status).toBe(201);
+});
+
+test('C7: another segment where an operation is routed is a 404 OperationOutcome from the function', async () => {
+  for (const [method, path] of [
+    ['POST', '/Binary/upload'],
+    ['POST', '/Binary/abc/$uploads'],
+    ['GET', '/Binary/$download/u1'],
+    ['DELETE', '/Binary/x/u1'],
+    ['POST', '/Binary/$export/u1/complete'],
+  ] as const) {
+    const res = await s.fetch(path, {
+      method,
+      headers: { 'content-type': 'application/json' },
+      body: method === 'GET' || method === 'DELETE' ? undefined : '{}',
+    });
+    const body = (await res.json()) as { resourceType: string; issue: { code: string }[] };
+    expect([method, path, res.status, body.resourceType, body.issue[0]!.code]).toEqual([
+      method,
+      path,
+      404,
+      'OperationOutcome',
+      'not-found',
+    ]);
+  }
+});
+
+test('C2: SMART v2 scopes are accepted per operation (system/Binary.c starts, .r does not)', async () => {
+  const c = await mintToken({ organizations: [s.org], scope: 'system/Binary.c' });
+  const r = await mintToken({ organizations: [s.org], scope: 'system/Binary.r' });
+  const cruds = await mintToken({ organizations: [s.org], scope: 'user/*.cruds' });
+  expect((await start('/Binary/$upload', c)).status).toBe(201);
+  expect((await start('/Binary/$upload', cruds)).status).toBe(201);
+  expect((await start('/Binary/$upload', r)).status).toBe(403);
+  const created = await fetch(`${s.base}/Binary`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${c}`, 'content-type': 'text/plain' },
+    body: 'hi',
+  });
+  expect(created.status).toBe(201);
+  const id = created.headers.get('location')!.split('/Binary/')[1]!.split('/')[0]!;
+  expect((await fetch(`${s.base}/Binary/${id}`, { headers: { authorization: `Bearer ${r}` } })).status).toBe(
+    200,
+  );
+  // `r` is read, not search (SMART v2 `s`).
+  expect(
+    (await fetch(`${s.base}/Binary?_id=${id}`, { headers: { authorization: `Bearer ${r}` } })).status,
+  ).toBe(403);
+});

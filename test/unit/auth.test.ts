@@ -1,0 +1,88 @@
+import { acceptedScopes, authorize, type Permission, principalFromClaims } from '../../functions/core/auth';
+import { OperationOutcomeError } from '../../functions/core/outcome';
+import { gatewayPath, operations, routes } from '../../functions/routes';
+
+/** C2 / #14 item 6: SMART v1 and v2 scopes, decided in core/auth.ts and listed on every route. */
+const allows = (scope: string, permission: Permission) => {
+  try {
+    authorize(principalFromClaims({ organizations: ['o'], scope }), 'o', permission);
+    return true;
+  } catch (e) {
+    if (e instanceof OperationOutcomeError && e.status === 403) return false;
+    throw e;
+  }
+};
+
+describe('C2 SMART scopes', () => {
+  test.each([
+    ['system/Binary.read', ['r'], true],
+    ['system/Binary.read', ['s'], true],
+    ['system/Binary.read', ['c'], false],
+    ['system/Binary.write', ['u'], true],
+    ['system/Binary.write', ['r'], false],
+    ['system/Binary.*', ['d'], true],
+    ['system/*.read', ['r'], true],
+    ['user/*.rs', ['s'], true],
+    ['system/Binary.r', ['r'], true],
+    ['system/Binary.r', ['s'], false],
+    ['system/Binary.cruds', ['d'], true],
+    ['system/Binary.cud', ['c', 'u'], true],
+    ['user/Binary.u', ['c', 'u'], true],
+    ['system/Binary.rs', ['u'], false],
+    // v2 letters out of order, granular (query) scopes, other contexts and types: not accepted.
+    ['system/Binary.sr', ['r'], false],
+    ['system/Binary.rs?category=x', ['r'], false],
+    ['patient/Binary.read', ['r'], false],
+    ['system/Patient.read', ['r'], false],
+    ['system/Binary', ['r'], false],
+  ] as const)('%s grants %j: %s', (scope, permission, expected) => {
+    expect(allows(scope, permission)).toBe(expected);
+  });
+
+  test('the scopes listed for API Gateway are exactly the scopes the function accepts', () => {
+    // Every candidate: contexts × resources × v1 levels and every ordered or unordered v2 string.
+    const letters = ['c', 'r', 'u', 'd', 's'];
+    const perms = new Set(['read', 'write', '*', 'x']);
+    for (let mask = 1; mask < 32; mask++) {
+      const sub = letters.filter((_, i) => mask & (1 << i));
+      perms.add(sub.join(''));
+      perms.add([...sub].reverse().join(''));
+    }
+    for (const permission of [['c'], ['r'], ['u'], ['d'], ['s'], ['c', 'u']] as Permission[]) {
+      const listed = new Set(acceptedScopes(permission));
+      for (const context of ['system', 'user', 'patient'])
+        for (const resource of ['Binary', '*', 'Patient'])
+          for (const p of perms) {
+            const scope = `${context}/${resource}.${p}`;
+            expect([scope, allows(scope, permission)]).toEqual([scope, listed.has(scope)]);
+          }
+    }
+  });
+
+  test('every protected gateway route lists v1 and v2 forms; metadata is public', () => {
+    for (const r of routes) {
+      if (r.public) {
+        expect(r.path).toMatch(/\/metadata$/);
+        continue;
+      }
+      expect(r.scopes).toContain('system/Binary.*');
+      expect(r.scopes).toContain('system/Binary.cruds');
+      expect(r.scopes).toContain('user/*.cruds');
+    }
+    const read = routes.find((r) => r.method === 'GET' && r.path.endsWith('/Binary/{id}'))!;
+    expect(read.scopes).toEqual(
+      expect.arrayContaining(['system/Binary.read', 'system/Binary.r', 'user/*.rs']),
+    );
+    expect(read.scopes).not.toContain('system/Binary.write');
+    expect(read.scopes).not.toContain('system/Binary.s');
+  });
+});
+
+describe('C28 (#9 item 5) operation segments', () => {
+  test('a gateway path replaces $ segments with variables; contract paths keep them', () => {
+    expect(gatewayPath('/a/Binary/$upload/{uploadId}')).toBe('/a/Binary/{op}/{uploadId}');
+    expect(gatewayPath('/a/Binary/{id}/$export-download')).toBe('/a/Binary/{id}/{op}');
+    expect(routes.filter((r) => r.path.includes('$'))).toEqual([]);
+    expect(operations.find((o) => o.name === 'upload-start')!.routes[0]!.path).toMatch(/\/Binary\/\$upload$/);
+  });
+});
