@@ -14,7 +14,8 @@ import { commitVersion, directSizeCheck, discardStaged, stageBytes } from './wri
 export function readWriteBody(req: FhirRequest, deps: CoreDeps): { content: BinaryContent; fhir: boolean } {
   const checkSize = directSizeCheck(deps);
   const fhirBody = parseFhirBody(req);
-  if (fhirBody) return { content: binaryFromFhir(fhirBody, checkSize), fhir: true };
+  if (fhirBody)
+    return { content: binaryFromFhir(fhirBody, checkSize, deps.config.maxResourceBytes), fhir: true };
   checkSize(req.body.length);
   const ct = header(req, 'content-type')!;
   return { content: binaryFromRaw(ct, header(req, 'x-security-context'), req.body), fhir: false };
