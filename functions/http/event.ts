@@ -6,8 +6,12 @@ import type { FhirRequest, FhirResponse } from '../core/request';
 export type HttpEvent = APIGatewayProxyEventV2WithJWTAuthorizer;
 export type HttpResult = APIGatewayProxyStructuredResultV2;
 
-/** API Gateway HTTP API (payload v2) event → the core's request. */
-export function toFhirRequest(event: HttpEvent): FhirRequest {
+/**
+ * API Gateway HTTP API (payload v2) event → the core's request. The FHIR base starts with
+ * `publicBaseUrl` when configured (custom domain, base-path mapping), else with the request's
+ * protocol and host.
+ */
+export function toFhirRequest(event: HttpEvent, publicBaseUrl?: string): FhirRequest {
   const headers: Record<string, string> = {};
   for (const [k, v] of Object.entries(event.headers ?? {})) if (v !== undefined) headers[k.toLowerCase()] = v;
   const query: Record<string, string[]> = {};
@@ -24,6 +28,7 @@ export function toFhirRequest(event: HttpEvent): FhirRequest {
     if (v !== undefined) params[k] = decodePathSegment(k, v);
   const proto = headers['x-forwarded-proto'] ?? 'https';
   const host = event.requestContext.domainName ?? headers.host ?? 'localhost';
+  const origin = publicBaseUrl ?? `${proto}://${host}`;
   const claims = event.requestContext.authorizer?.jwt?.claims;
   return {
     method: event.requestContext.http.method.toUpperCase(),
@@ -31,7 +36,7 @@ export function toFhirRequest(event: HttpEvent): FhirRequest {
     query,
     headers,
     body,
-    baseUrl: `${proto}://${host}/organizations/${params.organizationId ?? ''}/fhir/4`,
+    baseUrl: `${origin}/organizations/${params.organizationId ?? ''}/fhir/4`,
     principal: claims ? principalFromClaims(claims as Record<string, unknown>) : undefined,
   };
 }
