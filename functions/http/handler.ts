@@ -122,13 +122,14 @@ export function fhirHandler(ops: Record<string, Operation>) {
         s.operation = op.def.name;
         s.params = params;
       }
-      const req = toFhirRequest(event, params);
+      const deps = appDeps();
+      const req = toFhirRequest(event, params, deps.appConfig.publicBaseUrl);
       const permission = op.def.permission;
       if (permission !== 'public' && !req.principal)
         throw unauthorized('A Bearer token is required: send Authorization: Bearer <JWT>.');
       const org = requireId(req.params.organizationId, 'organizationId');
       authorize(req.principal, org, permission);
-      const res = await op.run(req, appDeps());
+      const res = await op.run(req, deps);
       if (s) s.res = res;
       return toHttpResult(req, res);
     });
