@@ -3,7 +3,7 @@ import type { Context } from 'aws-lambda';
 import { authorize } from '../core/auth';
 import { requireId } from '../core/ids';
 import { FHIR_JSON_CONTENT_TYPE } from '../core/media';
-import { notFound, OperationOutcomeError, operationOutcome, unauthorized } from '../core/outcome';
+import { badRequest, notFound, OperationOutcomeError, operationOutcome, unauthorized } from '../core/outcome';
 import type { FhirRequest, FhirResponse } from '../core/request';
 import { logger } from '../logger';
 import { type OperationDef, operationNamed, type PathMatcher, pathMatcher } from '../routes';
@@ -80,7 +80,16 @@ export function matchOperation(
   for (const s of served) {
     if (s.method !== method) continue;
     const params = s.matcher.match(path);
-    if (params) return { served: s, params };
+    if (!params) continue;
+    // API Gateway has decoded the path; a `%` left in a parameter is a malformed escape (`%ZZ`,
+    // a lone `%E2`) or an encoded `%`, and no id, version or organization may contain one (C6).
+    for (const [name, value] of Object.entries(params))
+      if (value.includes('%'))
+        throw badRequest(
+          `The ${name} in the URL has a malformed percent-escape: encode "%" as %25 and use UTF-8 escapes.`,
+          'value',
+        );
+    return { served: s, params };
   }
   throw notFound(`No ${method} operation at ${path}: see the CapabilityStatement at [base]/metadata.`);
 }
