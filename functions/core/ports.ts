@@ -106,12 +106,22 @@ export interface CoreConfig {
   presignGetSeconds: number;
   /** Seconds before an uncommitted blob is reclaimed. */
   intentTtlSeconds: number;
+  /**
+   * Milliseconds a commit needs at most (head read, transaction, a retry): with less time left
+   * the request is refused with 503 before it commits, never cut off after (budget.ts).
+   */
+  commitReserveMs: number;
 }
 
 export interface CoreDeps {
   repo: VersionRepository;
   blobs: BlobStore;
   config: CoreConfig;
+  /**
+   * Milliseconds this request may still run (Lambda's `getRemainingTimeInMillis`, the local
+   * server's equivalent); undefined = no limit.
+   */
+  remainingMs?: () => number;
   /** Injectable clock and randomness for tests. */
   now?: () => Date;
   newId?: () => string;
