@@ -80,12 +80,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       maxInlineBytes: intFrom(env, 'MAX_INLINE_BYTES', 4 * MiB),
       presignGetSeconds: Math.min(intFrom(env, 'PRESIGN_GET_SECONDS', 300), 300),
       intentTtlSeconds: intFrom(env, 'INTENT_TTL_SECONDS', 3600),
-<<<<<<< HEAD
       commitReserveMs: intFrom(env, 'COMMIT_RESERVE_MS', 3000),
-=======
       // Far below DynamoDB's 400 KB item, which holds this JSON beside the keys and indexes.
       maxResourceBytes: intFrom(env, 'MAX_RESOURCE_BYTES', 64 * 1024),
->>>>>>> main
     },
     upload: {
       maxCreateBytes: intFrom(env, 'MAX_CREATE_BYTES', 1024 * MiB),

@@ -106,16 +106,13 @@ export interface CoreConfig {
   presignGetSeconds: number;
   /** Seconds before an uncommitted blob is reclaimed. */
   intentTtlSeconds: number;
-<<<<<<< HEAD
   /**
    * Milliseconds a commit needs at most (head read, transaction, a retry): with less time left
-   * the request is refused with 503 before it commits, never cut off after (budget.ts).
+   * the request is refused with 503 before it commits, never cut off after (write.ts, C7).
    */
   commitReserveMs: number;
-=======
   /** Largest JSON of a Binary without its data (meta, securityContext, extensions) (C39). */
   maxResourceBytes: number;
->>>>>>> main
 }
 
 export interface CoreDeps {

@@ -62,23 +62,14 @@ export function fhirHandler(operation: string, access: Access, op: Operation) {
         request.response = errorResult(request.error, request.context?.awsRequestId ?? 'local');
       },
     })
-<<<<<<< HEAD
     .handler(async (event, context) => {
-      const req = toFhirRequest(event);
-=======
-    .handler(async (event) => {
       const deps = appDeps();
       const req = toFhirRequest(event, deps.appConfig.publicBaseUrl);
->>>>>>> main
       if (access !== 'public' && !req.principal)
         throw unauthorized('A Bearer token is required: send Authorization: Bearer <JWT>.');
       const org = requireId(req.params.organizationId, 'organizationId');
       authorize(req.principal, org, access);
-<<<<<<< HEAD
-      const res = await op(req, withBudget(appDeps(), context));
-=======
-      const res = await op(req, deps);
->>>>>>> main
+      const res = await op(req, withBudget(deps, context));
       const s = state.get(event);
       if (s) s.res = res;
       return toHttpResult(req, res);

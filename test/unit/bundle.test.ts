@@ -24,11 +24,8 @@ function fakeDeps() {
       maxInlineBytes: 4 * MiB,
       presignGetSeconds: 300,
       intentTtlSeconds: 60,
-<<<<<<< HEAD
       commitReserveMs: 0,
-=======
       maxResourceBytes: 65536,
->>>>>>> main
     },
   } satisfies CoreDeps;
   return { deps, reads };
