@@ -78,7 +78,8 @@ export async function handle(
   res: ServerResponse,
   extraRoutes?: (req: IncomingMessage, res: ServerResponse, url: URL) => Promise<boolean>,
 ): Promise<void> {
-  const url = new URL(req.url ?? '/', 'http://local');
+  // Origin-form only: `//x` would otherwise parse as a host (and `//` not at all).
+  const url = new URL(`http://local${(req.url ?? '/').startsWith('/') ? req.url : `/${req.url}`}`);
   if (applyCors(req, res)) return;
   if (extraRoutes && (await extraRoutes(req, res, url))) return;
   const method = (req.method ?? 'GET').toUpperCase();
@@ -201,6 +202,10 @@ export async function handle(
   const outHeaders: Record<string, string | number> = { ...(result.headers as Record<string, string>) };
   if (method !== 'HEAD' && outHeaders['Content-Length'] === undefined)
     outHeaders['Content-Length'] = out.length;
+  // Keep the CORS `Vary: Origin` next to the handler's own Vary (C16 reads vary by Accept).
+  const corsVary = res.getHeader('Vary');
+  if (corsVary !== undefined && outHeaders.Vary !== undefined)
+    outHeaders.Vary = `${corsVary}, ${outHeaders.Vary}`;
   res.writeHead(result.statusCode ?? 200, outHeaders);
   res.end(method === 'HEAD' ? undefined : out);
 }
