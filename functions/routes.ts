@@ -58,9 +58,23 @@ export interface OperationDef {
   capability?: CapabilityEntry;
   /** Module (relative to functions/) exporting `handler`; one Lambda function per module. */
   module: string;
+  /**
+   * The function's memory (and so its CPU share) when the default 512 MB does not fit the work;
+   * a module's function gets the largest of its operations'.
+   */
+  memoryMB?: number;
 }
 
 export const BASE = '/organizations/{organizationId}/fhir/4';
+
+/**
+ * Timeout of every API function: API Gateway's integration timeout is 30 s, so a function behind
+ * it gets 29 s. The local server gives each request the same budget (getRemainingTimeInMillis).
+ */
+export const API_FUNCTION_TIMEOUT_SECONDS = 29;
+
+/** Memory of the `$upload` completion: 1,769 MB is one full vCPU on Lambda. */
+export const UPLOAD_COMPLETE_MEMORY_MB = 1769;
 
 /** Capability sets (least privilege by kind of operation). */
 const NONE: Capability[] = [];
@@ -188,6 +202,9 @@ export const operations: OperationDef[] = [
     capabilities: MULTIPART,
     capability: { operation: 'upload' },
     module: 'handlers/upload-complete',
+    // One full vCPU (Lambda gives 1 vCPU at 1,769 MB): the sha256 check of up to 2 GiB runs at
+    // CPU speed, and more of it fits in each request's time budget (C30).
+    memoryMB: UPLOAD_COMPLETE_MEMORY_MB,
   },
   {
     name: 'upload-abort',

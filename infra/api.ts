@@ -149,6 +149,7 @@ export class Api extends Construct {
       const id = pascal(module.replace(/^.*\//, ''));
       const fn = new ServiceFunction(this, id, {
         module,
+        ...memoryOf(ops),
         description: `FHIR Binary: ${ops.map((o) => o.name).join(', ')}`,
         logKey: props.logKey,
         environment: {
@@ -183,6 +184,12 @@ export class Api extends Construct {
           });
     }
   }
+}
+
+/** The memory of a module's function: the largest its operations declare, else the default. */
+function memoryOf(ops: OperationDef[]): { memorySize?: number } {
+  const mb = Math.max(0, ...ops.map((o) => o.memoryMB ?? 0));
+  return mb > 0 ? { memorySize: mb } : {};
 }
 
 /** Operations grouped by the module (one Lambda function) that serves them. */

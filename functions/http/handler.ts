@@ -120,7 +120,7 @@ export function fhirHandler(ops: Record<string, Operation>) {
         request.response = errorResult(request.error, request.context?.awsRequestId ?? 'local');
       },
     })
-    .handler(async (event) => {
+    .handler(async (event, context) => {
       const s = state.get(event);
       const { served: op, params } = matchOperation(
         served,
@@ -138,10 +138,21 @@ export function fhirHandler(ops: Record<string, Operation>) {
         throw unauthorized('A Bearer token is required: send Authorization: Bearer <JWT>.');
       const org = requireId(req.params.organizationId, 'organizationId');
       authorize(req.principal, org, permission);
-      const res = await op.run(req, deps);
+      const res = await op.run(req, withBudget(deps, context));
       if (s) s.res = res;
       return toHttpResult(req, res);
     });
+}
+
+/**
+ * The operation's dependencies with this invocation's time budget (C7: refuse before commit
+ * rather than time out after). The getters are copied as they are, so nothing is built early.
+ */
+function withBudget(deps: AppDeps, context: Context | undefined): AppDeps {
+  if (typeof context?.getRemainingTimeInMillis !== 'function') return deps;
+  const d = Object.defineProperties({}, Object.getOwnPropertyDescriptors(deps)) as AppDeps;
+  d.remainingMs = () => context.getRemainingTimeInMillis();
+  return d;
 }
 
 function audit(event: HttpEvent, s: State | undefined, status: number): void {
