@@ -26,6 +26,7 @@ export function toFhirRequest(event: HttpEvent): FhirRequest {
   const claims = event.requestContext.authorizer?.jwt?.claims;
   return {
     method: event.requestContext.http.method.toUpperCase(),
+    path: event.rawPath,
     params,
     query,
     headers,
