@@ -2,7 +2,7 @@
  * The one place for the limits API Gateway (HTTP API, payload format 2.0) and Lambda impose on a
  * request, and for the direct-write limits that follow from them (C13). The functions, the local
  * gateway (local/server.ts), the CapabilityStatement and the README all take their numbers from
- * here; docs/API.md C13 and C39 state them.
+ * here; docs/API.md C13 and C40 state them.
  *
  * Sources:
  * - Lambda quotas ("Invocation payload (request and response)": 6 MB each, synchronous): Lambda

@@ -51,7 +51,7 @@ export const routes: RouteDef[] = [
 ];
 
 /**
- * API Gateway's `$default` route (C39): every request no entry above matches reaches this
+ * API Gateway's `$default` route (C40): every request no entry above matches reaches this
  * function, which answers 404, 405 (with Allow) or 501 as an OperationOutcome. No authorizer.
  */
 export const defaultRoute = { name: 'fallback', module: 'handlers/fallback', access: 'public' } as const;

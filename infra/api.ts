@@ -174,7 +174,7 @@ export class Api extends Construct {
       }
     }
 
-    // C39: what no route matches reaches the fallback function (404/405/501 as OperationOutcomes)
+    // C40: what no route matches reaches the fallback function (404/405/501 as OperationOutcomes)
     // instead of API Gateway's bare {"message":"Not Found"}. No authorizer: it touches no data.
     const fallback = new ServiceFunction(this, pascal(defaultRoute.name), {
       module: defaultRoute.module,
@@ -195,7 +195,7 @@ export class Api extends Construct {
     });
     Validations.of(defaultRouteResource).acknowledge({
       id: 'AwsSolutions-APIG4',
-      reason: 'C39: the $default route only answers 404/405/501 OperationOutcomes and touches no data.',
+      reason: 'C40: the $default route only answers 404/405/501 OperationOutcomes and touches no data.',
     });
   }
 }

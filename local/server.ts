@@ -29,7 +29,7 @@ function loadHandler(module: string): Promise<Handler> {
 }
 
 /**
- * What API Gateway answers itself (C39): a JSON `{"message": …}`, which HTTP APIs cannot
+ * What API Gateway answers itself (C40): a JSON `{"message": …}`, which HTTP APIs cannot
  * customise. Each answer is the one AWS gives for the same case:
  * - 401 `Unauthorized` / 403 `Forbidden`: the JWT authorizer (no or bad token / no required scope);
  * - 413 `Request Entity Too Large`: a body over the HTTP API's 10 MB;
@@ -143,7 +143,7 @@ function tokenScopes(claims: Record<string, unknown>): string[] {
 
 /**
  * Plays API Gateway (HTTP API, payload v2, JWT authorizer) in front of the same handlers Lambda
- * runs, with its limits, encodings and own answers (C39; functions/limits.ts has the numbers).
+ * runs, with its limits, encodings and own answers (C40; functions/limits.ts has the numbers).
  */
 export async function handle(
   req: IncomingMessage,

@@ -5,7 +5,7 @@ import { RouteMatcher, type RoutePattern } from './route-match';
 const BASE = /^\/organizations\/([^/]+)\/fhir\/4(\/.*)?$/;
 
 /**
- * C39: what the `$default` route answers, for every request no route of the table matches, so
+ * C40: what the `$default` route answers, for every request no route of the table matches, so
  * clients get OperationOutcomes instead of API Gateway's `{"message":"Not Found"}`:
  * a path some route serves with other methods → 405 with `Allow` (an OPTIONS request → 204 with
  * `Allow`); an interaction FHIR defines that this server does not offer (batch/transaction,

@@ -46,7 +46,7 @@ export function fhirHandler(
   operation: string,
   access: Access,
   op: Operation,
-  /** `tenant: false`: the route has no `{organizationId}` (the `$default` route, C39). */
+  /** `tenant: false`: the route has no `{organizationId}` (the `$default` route, C40). */
   options: { tenant?: boolean } = {},
 ) {
   // Per-invocation facts for the audit line, keyed by the event object middy passes around.

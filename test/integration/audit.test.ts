@@ -60,7 +60,7 @@ describe('C38 audit line', () => {
     });
   });
 
-  test('C38/C39: requests answered before a handler runs write one line each (#13 item 8)', async () => {
+  test('C38/C40: requests answered before a handler runs write one line each (#13 item 8)', async () => {
     lines.length = 0;
     // No token: the authorizer answers, no function runs; the local gateway logs the line.
     expect((await fetch(`${s.base}/Binary/x`, { method: 'DELETE' })).status).toBe(401);
@@ -88,7 +88,7 @@ describe('C38 audit line', () => {
         answeredBy: 'gateway',
       }),
     ]);
-    // No route: the $default function answers and writes the line (C39).
+    // No route: the $default function answers and writes the line (C40).
     lines.length = 0;
     expect((await s.fetch('/Patient/1')).status).toBe(404);
     expect((await s.fetch('/Binary/x/_history/1', { method: 'DELETE' })).status).toBe(405);

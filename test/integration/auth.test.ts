@@ -27,13 +27,13 @@ async function expectOutcome(res: Response, status: number, code: string) {
 }
 
 describe('C2 auth', () => {
-  test('C2/C39: no token → the authorizer’s 401 with WWW-Authenticate: Bearer', async () => {
+  test('C2/C40: no token → the authorizer’s 401 with WWW-Authenticate: Bearer', async () => {
     const res = await post(undefined);
     expect(res.headers.get('www-authenticate')).toBe('Bearer');
     await expectGateway(res, 401, 'Unauthorized');
   });
 
-  test('C2/C39: a token not signed by the dev key → the authorizer’s 401', async () => {
+  test('C2/C40: a token not signed by the dev key → the authorizer’s 401', async () => {
     const t = await mintToken({ organizations: [s.org] });
     const [h, p] = t.split('.');
     const res = await post(`${h}.${p}.AAAA`);
@@ -46,7 +46,7 @@ describe('C2 auth', () => {
     expect((await storedFor(s.org)).items).toHaveLength(0);
   });
 
-  test('C2/C39: read-only scope cannot write; write-only scope cannot read (the authorizer’s 403)', async () => {
+  test('C2/C40: read-only scope cannot write; write-only scope cannot read (the authorizer’s 403)', async () => {
     const reader = await mintToken({ organizations: [s.org], scope: 'system/Binary.read' });
     await expectGateway(await post(reader), 403, 'Forbidden');
     const writer = await mintToken({ organizations: [s.org], scope: 'system/Binary.write' });

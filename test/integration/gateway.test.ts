@@ -8,13 +8,13 @@ beforeAll(async () => {
 });
 afterAll(() => s.close());
 
-describe('C39 the $default route answers what no route matches', () => {
-  test('C39: a path outside the FHIR base → 404 OperationOutcome, no token needed', async () => {
+describe('C40 the $default route answers what no route matches', () => {
+  test('C40: a path outside the FHIR base → 404 OperationOutcome, no token needed', async () => {
     const oo = await expectOutcome(await fetch(`${s.origin}/nope`), 404, 'not-found');
     expect(oo.issue[0]!.diagnostics).toContain('/organizations/{organizationId}/fhir/4');
   });
 
-  test('C39: a known path with another method → 405 with Allow', async () => {
+  test('C40: a known path with another method → 405 with Allow', async () => {
     const res = await s.fetch('/Binary/abc/_history/1', { method: 'DELETE' });
     expect(res.headers.get('allow')).toBe('GET, HEAD, OPTIONS');
     await expectOutcome(res, 405, 'not-supported');
@@ -25,7 +25,7 @@ describe('C39 the $default route answers what no route matches', () => {
     );
   });
 
-  test('C39: FHIR interactions this server does not offer → 501 not-supported (#12 item 7)', async () => {
+  test('C40: FHIR interactions this server does not offer → 501 not-supported (#12 item 7)', async () => {
     const cases: [string, string][] = [
       ['POST', s.base],
       ['POST', `${s.base}/`],
@@ -44,12 +44,12 @@ describe('C39 the $default route answers what no route matches', () => {
     }
   });
 
-  test('C39: another resource type → 404 naming Binary', async () => {
+  test('C40: another resource type → 404 naming Binary', async () => {
     const oo = await expectOutcome(await s.fetch('/Patient/1'), 404, 'not-found');
     expect(oo.issue[0]!.diagnostics).toContain('Binary');
   });
 
-  test('C39: the route the gateway picks: method and path together, the most specific path first', async () => {
+  test('C40: the route the gateway picks: method and path together, the most specific path first', async () => {
     // PUT has no route on /Binary/_history, so `PUT /Binary/{id}` takes it, as on AWS: id "_history" → 400.
     await expectOutcome(
       await s.fetch('/Binary/_history', {
@@ -67,12 +67,12 @@ describe('C39 the $default route answers what no route matches', () => {
   });
 });
 
-describe('C39 what API Gateway answers itself stays gateway-shaped', () => {
-  test('C39: the authorizer → 401 {"message":"Unauthorized"}', async () => {
+describe('C40 what API Gateway answers itself stays gateway-shaped', () => {
+  test('C40: the authorizer → 401 {"message":"Unauthorized"}', async () => {
     await expectGateway(await fetch(`${s.base}/Binary/x`), 401, 'Unauthorized');
   });
 
-  test('C39: a declared body over 10 MB → 413 before it is read, and no 100 Continue (#13 item 10)', async () => {
+  test('C40: a declared body over 10 MB → 413 before it is read, and no 100 Continue (#13 item 10)', async () => {
     const url = new URL(`${s.base}/Binary`);
     const answer = await new Promise<{ status: number; body: string; continued: boolean }>(
       (resolve, reject) => {

@@ -77,7 +77,7 @@ describe('C13 direct-write limits that hold on AWS', () => {
     expect((await post('"'.repeat(3_000_000), 'application/octet-stream')).status).toBe(201);
   });
 
-  test('C39: an event over Lambda’s 6,291,556 bytes never reaches the function: the gateway’s 413', async () => {
+  test('C40: an event over Lambda’s 6,291,556 bytes never reaches the function: the gateway’s 413', async () => {
     // 4.6 MiB as a binary type: base64 takes 6,431,403 bytes.
     await expectGateway(
       await post(new Uint8Array(4_823_450).fill(2), 'application/octet-stream'),

@@ -16,7 +16,7 @@ export async function expectOutcome(
   return oo;
 }
 
-/** C39: an answer API Gateway gives itself: `{"message": …}` as application/json. */
+/** C40: an answer API Gateway gives itself: `{"message": …}` as application/json. */
 export async function expectGateway(res: Response, status: number, message: string): Promise<void> {
   const text = await res.text();
   expect({ status: res.status, body: text }).toEqual({ status, body: JSON.stringify({ message }) });
