@@ -70,7 +70,8 @@ export function fhirHandler(
       },
     })
     .handler(async (event) => {
-      const req = toFhirRequest(event);
+      const deps = appDeps();
+      const req = toFhirRequest(event, deps.appConfig.publicBaseUrl);
       if (access !== 'public' && !req.principal)
         throw unauthorized('A Bearer token is required: send Authorization: Bearer <JWT>.');
       if (options.tenant ?? true) {
@@ -78,7 +79,7 @@ export function fhirHandler(
         authorize(req.principal, org, access);
       }
       checkBodySize(req);
-      const res = await op(req, appDeps());
+      const res = await op(req, deps);
       const s = state.get(event);
       if (s) s.res = res;
       return toHttpResult(req, res);
