@@ -302,6 +302,10 @@ function writeResult(res: ServerResponse, method: string, result: HttpResult): v
   if (result.cookies?.length) outHeaders['Set-Cookie'] = result.cookies;
   if (method !== 'HEAD' && outHeaders['Content-Length'] === undefined)
     outHeaders['Content-Length'] = out.length;
+  // Keep the CORS `Vary: Origin` next to the handler's own Vary (C16 reads vary by Accept).
+  const corsVary = res.getHeader('Vary');
+  if (corsVary !== undefined && outHeaders.Vary !== undefined)
+    outHeaders.Vary = `${corsVary}, ${outHeaders.Vary}`;
   res.writeHead(result.statusCode ?? 200, outHeaders);
   res.end(method === 'HEAD' ? undefined : out);
 }
