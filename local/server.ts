@@ -10,7 +10,7 @@ import {
   LAMBDA_RESPONSE_BYTES,
 } from '../functions/limits';
 import { logger } from '../functions/logger';
-import { defaultRoute, type RouteDef, scopesFor } from '../functions/routes';
+import { API_FUNCTION_TIMEOUT_SECONDS, defaultRoute, type RouteDef, scopesFor } from '../functions/routes';
 import { verifyToken } from './dev-auth';
 import { allowedOrigins } from './provision';
 import { matchRoute } from './router';
@@ -200,19 +200,25 @@ export async function handle(
     gatewayAudit(path, target, 413, started);
     return gatewayAnswer(res, 413, 'Request Too Long');
   }
+  // The function's clock starts when the gateway hands it the event, as on Lambda.
+  // LOCAL_FUNCTION_TIMEOUT_SECONDS shortens it (tests of the time budget, C7/C30).
+  const timeoutMs = Number(process.env.LOCAL_FUNCTION_TIMEOUT_SECONDS || API_FUNCTION_TIMEOUT_SECONDS) * 1000;
+  const deadline = Date.now() + timeoutMs;
   const context = {
     awsRequestId: event.requestContext.requestId,
     functionName: target.name,
-    getRemainingTimeInMillis: () => Math.max(0, started + GATEWAY_TIMEOUT_MS - 1000 - Date.now()),
+    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
   } as unknown as Context;
 
+  // Whichever comes first: Lambda ends the function at its timeout (a function error: 500), or
+  // the HTTP API stops waiting at 30 s (503). The function's own work is not stopped here.
   let timer: NodeJS.Timeout | undefined;
   let result: HttpResult | 'timeout';
   try {
     result = await Promise.race([
       loadHandler(target.module).then((h) => h(event, context)),
       new Promise<'timeout'>((r) => {
-        timer = setTimeout(() => r('timeout'), GATEWAY_TIMEOUT_MS);
+        timer = setTimeout(() => r('timeout'), Math.min(timeoutMs, GATEWAY_TIMEOUT_MS));
       }),
     ]);
   } catch (e) {
@@ -221,7 +227,12 @@ export async function handle(
   } finally {
     clearTimeout(timer);
   }
-  if (result === 'timeout') return gatewayAnswer(res, 503, 'Service Unavailable');
+  if (result === 'timeout') {
+    console.error(`${target.name}: no answer within ${Math.min(timeoutMs, GATEWAY_TIMEOUT_MS)} ms`);
+    return timeoutMs < GATEWAY_TIMEOUT_MS
+      ? gatewayAnswer(res, 500, 'Internal Server Error')
+      : gatewayAnswer(res, 503, 'Service Unavailable');
+  }
   if (Buffer.byteLength(JSON.stringify(result)) > LAMBDA_RESPONSE_BYTES) {
     console.error(`${target.name}: response over Lambda's ${LAMBDA_RESPONSE_BYTES} bytes`);
     return gatewayAnswer(res, 500, 'Internal Server Error');

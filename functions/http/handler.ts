@@ -69,7 +69,7 @@ export function fhirHandler(
         request.response = errorResult(request.error, request.context?.awsRequestId ?? 'local');
       },
     })
-    .handler(async (event) => {
+    .handler(async (event, context) => {
       const deps = appDeps();
       const req = toFhirRequest(event, deps.appConfig.publicBaseUrl);
       if (access !== 'public' && !req.principal)
@@ -79,7 +79,7 @@ export function fhirHandler(
         authorize(req.principal, org, access);
       }
       checkBodySize(req);
-      const res = await op(req, deps);
+      const res = await op(req, withBudget(deps, context));
       const s = state.get(event);
       if (s) s.res = res;
       return toHttpResult(req, res);
@@ -102,6 +102,17 @@ function checkBodySize(req: FhirRequest): void {
           `(FHIR JSON: at most ${MAX_FHIR_DATA_BYTES} bytes of data). Upload larger files with the ` +
           '$upload operation (POST [base]/Binary/$upload).',
   );
+}
+
+/**
+ * The operation's dependencies with this invocation's time budget (C7: refuse before commit
+ * rather than time out after). The getters are copied as they are, so nothing is built early.
+ */
+function withBudget(deps: AppDeps, context: Context | undefined): AppDeps {
+  if (typeof context?.getRemainingTimeInMillis !== 'function') return deps;
+  const d = Object.defineProperties({}, Object.getOwnPropertyDescriptors(deps)) as AppDeps;
+  d.remainingMs = () => context.getRemainingTimeInMillis();
+  return d;
 }
 
 function audit(operation: string, event: HttpEvent, s: State | undefined, status: number): void {
