@@ -130,7 +130,8 @@ export function capabilityStatement(
             versioning: 'versioned',
             readHistory: interactions.has('vread'),
             updateCreate: interactions.has('update'),
-            conditionalCreate: false,
+            // If-None-Exist on create (C10).
+            conditionalCreate: interactions.has('create'),
             conditionalRead: interactions.has('read') ? 'full-support' : 'not-supported',
             conditionalUpdate: false,
             conditionalDelete: 'not-supported',
