@@ -11,6 +11,7 @@ import type { CapabilityEntry } from './core/capabilities';
  * - the local gateway (local/router.ts) matches the same gateway routes;
  * - the function itself (functions/http/handler.ts) matches the request against the contract
  *   paths of its module's operations, authorizes with their permission, and audits their name;
+ * - the `$default` function's 404/405/501 answers (functions/core/fallback.ts, C40);
  * - the CapabilityStatement (functions/core/capabilities.ts).
  *
  * Operation segments (`$upload`, `$export`): no AWS document says that an HTTP API route path may
@@ -288,6 +289,25 @@ export function gatewayRoutes(ops: OperationDef[]): RouteDef[] {
 /** The API Gateway routes of the deployed table. */
 export const routes: RouteDef[] = gatewayRoutes(operations);
 
+/** Every contract URL pattern (`$…` segments literal) with its method and operation. */
+export const contractRoutes = (ops: OperationDef[] = operations) =>
+  ops.flatMap((op) =>
+    op.routes.flatMap(({ methods, path }) => methods.map((method) => ({ method, path, name: op.name }))),
+  );
+
+/**
+ * API Gateway's `$default` route (C40): every request no gateway route matches reaches this
+ * function, which answers 404, 405 (with Allow) or 501 as an OperationOutcome. No authorizer.
+ * A function whose gateway route let through a path none of its operations declares answers the
+ * same way (functions/http/handler.ts).
+ */
+export const defaultRoute = {
+  name: 'fallback',
+  module: 'handlers/fallback',
+  public: true,
+  scopes: [] as readonly string[],
+} as const;
+
 /** The operation called `name`; throws for a name the table does not declare. */
 export function operationNamed(name: string, ops: OperationDef[] = operations): OperationDef {
   const op = ops.find((o) => o.name === name);
@@ -297,36 +317,3 @@ export function operationNamed(name: string, ops: OperationDef[] = operations): 
 
 /** The v1 access level of an operation (read/write/public), for messages and docs. */
 export const accessOfOperation = (op: OperationDef): Access => accessOf(op.permission);
-
-/** A compiled path pattern: matches a decoded path, returns its parameters. */
-export interface PathMatcher {
-  /** Literal segments, for precedence: API Gateway prefers the most specific route. */
-  literals: number;
-  match(path: string): Record<string, string> | undefined;
-}
-
-/**
- * Compiles `/a/{x}/b` for paths API Gateway has already percent-decoded (rawPath and path
- * parameters of HTTP API events are decoded; the local gateway does the same).
- */
-export function pathMatcher(pattern: string): PathMatcher {
-  const segs = pattern.split('/');
-  return {
-    literals: segs.filter((s) => !s.startsWith('{')).length,
-    match(path) {
-      const parts = path.split('/');
-      if (parts.length !== segs.length) return undefined;
-      const params: Record<string, string> = {};
-      for (let i = 0; i < segs.length; i++) {
-        const seg = segs[i]!;
-        const part = parts[i]!;
-        const v = /^\{(\w+)\}$/.exec(seg);
-        if (v) {
-          if (part === '') return undefined;
-          params[v[1]!] = part;
-        } else if (seg !== part) return undefined;
-      }
-      return params;
-    },
-  };
-}

@@ -39,11 +39,21 @@ const ORDER: Interaction[] = [
   'search-type',
 ];
 
+/** C13: the direct-write limits the CapabilityStatement states (functions/limits.ts computes them). */
+export interface DirectLimits {
+  bodyBytes: number;
+  fhirDataBytes: number;
+}
+
 /**
  * C27: the CapabilityStatement, derived from the route table so it always states exactly what
  * is deployed: an operation added to functions/routes.ts shows up here without further edits.
  */
-export function capabilityStatement(ops: CapabilityShape[], baseUrl: string): CapabilityStatement {
+export function capabilityStatement(
+  ops: CapabilityShape[],
+  baseUrl: string,
+  limits?: DirectLimits,
+): CapabilityStatement {
   const entries = ops.flatMap((o) => (o.capability ? [o.capability] : []));
   const interactions = new Set(entries.flatMap((e) => ('interaction' in e ? [e.interaction] : [])));
   const definitions = new Map<string, string | undefined>();
@@ -89,6 +99,14 @@ export function capabilityStatement(ops: CapabilityShape[], baseUrl: string): Ca
         resource: [
           {
             type: 'Binary',
+            ...(limits
+              ? {
+                  documentation:
+                    `Direct writes (create, update, patch): a request body of at most ${limits.bodyBytes} bytes, ` +
+                    `so at most ${limits.bodyBytes} bytes of raw data, or about ${limits.fhirDataBytes} bytes of ` +
+                    'data as FHIR JSON (base64); over it, 413. Larger files: the $upload operation.',
+                }
+              : {}),
             interaction: ORDER.filter((i) => interactions.has(i)).map((code) => ({ code })),
             versioning: 'versioned',
             readHistory: interactions.has('vread'),
@@ -117,9 +135,9 @@ export function capabilityStatement(ops: CapabilityShape[], baseUrl: string): Ca
 }
 
 /** GET [base]/metadata: public (C2), so clients can discover the service before they log in. */
-export function metadata(ops: CapabilityShape[]) {
+export function metadata(ops: CapabilityShape[], limits?: DirectLimits) {
   return async (req: FhirRequest): Promise<FhirResponse> => {
     requireJsonFormat(req);
-    return fhirJson(200, capabilityStatement(ops, req.baseUrl));
+    return fhirJson(200, capabilityStatement(ops, req.baseUrl, limits));
   };
 }

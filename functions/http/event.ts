@@ -34,6 +34,7 @@ export function toFhirRequest(
   const claims = event.requestContext.authorizer?.jwt?.claims;
   return {
     method: event.requestContext.http.method.toUpperCase(),
+    path: event.rawPath,
     params,
     query,
     headers,

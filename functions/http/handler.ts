@@ -1,12 +1,15 @@
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
-import { authorize } from '../core/auth';
+import { authorize, type Permission } from '../core/auth';
+import { fallback } from '../core/fallback';
 import { requireId } from '../core/ids';
 import { FHIR_JSON_CONTENT_TYPE } from '../core/media';
-import { badRequest, notFound, OperationOutcomeError, operationOutcome, unauthorized } from '../core/outcome';
+import { badRequest, OperationOutcomeError, operationOutcome, tooLong, unauthorized } from '../core/outcome';
 import type { FhirRequest, FhirResponse } from '../core/request';
+import { RouteMatcher } from '../core/route-match';
+import { directBodyOverLimit, MAX_FHIR_DATA_BYTES } from '../limits';
 import { logger } from '../logger';
-import { type OperationDef, operationNamed, type PathMatcher, pathMatcher } from '../routes';
+import { contractRoutes, defaultRoute, type OperationDef, operationNamed } from '../routes';
 import { type AppDeps, appDeps } from '../wiring';
 import { parseCdata } from './audit';
 import { type HttpEvent, type HttpResult, toFhirRequest, toHttpResult } from './event';
@@ -15,7 +18,7 @@ export type Operation = (req: FhirRequest, deps: AppDeps) => Promise<FhirRespons
 
 interface State {
   started: number;
-  /** The operation the request matched (C38 `operation`). */
+  /** The operation the request was found to be (C38 `operation`). */
   operation?: string;
   params?: Record<string, string>;
   res?: FhirResponse;
@@ -41,66 +44,66 @@ export function errorResult(err: unknown, requestId: string): HttpResult {
   };
 }
 
-interface Served {
-  def: OperationDef;
+/** What a request turned out to be: the operation, its parameters and what it needs. */
+interface Resolved {
+  name: string;
   run: Operation;
-  method: string;
-  matcher: PathMatcher;
+  permission: Permission;
+  /** False for the `$default` answers (no `{organizationId}` to authorize against, C40). */
+  tenant: boolean;
+  params: Record<string, string>;
 }
 
-/**
- * The operations a module serves, as the route table declares them (functions/routes.ts), most
- * specific path first. Throws at load for a name the table lacks.
- */
-function servedBy(ops: Record<string, Operation>): Served[] {
-  return Object.entries(ops)
-    .flatMap(([name, run]) => {
-      const def = operationNamed(name);
-      return def.routes.flatMap(({ methods, path }) =>
-        methods.map((method) => ({ def, run, method, matcher: pathMatcher(path) })),
-      );
-    })
-    .sort((a, b) => b.matcher.literals - a.matcher.literals);
-}
+/** The `$default` route's answers (C40), from the contract URLs of the table. */
+const fallbackOf = (): Resolved => ({
+  name: defaultRoute.name,
+  run: fallback(contractRoutes()),
+  permission: 'public',
+  tenant: false,
+  params: {},
+});
 
 /**
- * Which operation a request is, from its method and path. API Gateway routes `$…` segments as
- * path variables (functions/routes.ts), so the literal segment is checked here: anything else the
- * gateway route let through is a 404 OperationOutcome, as it would be without that route. The path
- * is API Gateway's rawPath, already percent-decoded (`%24upload` arrives as `$upload`); a prefix
- * before the contract path (a custom domain's API mapping) is skipped.
+ * The Lambda handler of one module: it serves the operations named in `ops`, whose URLs,
+ * permission and name the table declares (functions/routes.ts). API Gateway routes `$…` segments
+ * as path variables, so the function decides which operation a request is by matching its
+ * (already percent-decoded) rawPath against the contract URLs: `%24upload` arrives as `$upload`,
+ * and a path none of them declares gets what the `$default` route would answer (404/405/501).
  */
-export function matchOperation(
-  served: Served[],
-  method: string,
-  rawPath: string,
-): { served: Served; params: Record<string, string> } {
-  const at = rawPath.indexOf('/organizations/');
-  const path = at > 0 ? rawPath.slice(at) : rawPath;
-  for (const s of served) {
-    if (s.method !== method) continue;
-    const params = s.matcher.match(path);
-    if (!params) continue;
-    // API Gateway has decoded the path; a `%` left in a parameter is a malformed escape (`%ZZ`,
-    // a lone `%E2`) or an encoded `%`, and no id, version or organization may contain one (C6).
-    for (const [name, value] of Object.entries(params))
+export function fhirHandler(ops: Record<string, Operation>) {
+  const served = Object.entries(ops).flatMap(([name, run]) => {
+    const def = operationNamed(name);
+    return def.routes.flatMap(({ methods, path }) => methods.map((method) => ({ method, path, def, run })));
+  });
+  const matcher = new RouteMatcher(served);
+  const otherwise = fallbackOf();
+  return lambdaHandler((event) => {
+    // A prefix before the contract path (a custom domain's API mapping) is skipped.
+    const raw = event.rawPath ?? '/';
+    const at = raw.indexOf('/organizations/');
+    const m = matcher.match(event.requestContext.http.method.toUpperCase(), at > 0 ? raw.slice(at) : raw);
+    if (!m) return otherwise;
+    // A `%` left in a decoded parameter is a malformed escape (`%ZZ`, a lone `%E2`) or an
+    // encoded `%`; no id, version, upload or organization may contain one (C6).
+    for (const [name, value] of Object.entries(m.params))
       if (value.includes('%'))
         throw badRequest(
           `The ${name} in the URL has a malformed percent-escape: encode "%" as %25 and use UTF-8 escapes.`,
           'value',
         );
-    return { served: s, params };
-  }
-  throw notFound(`No ${method} operation at ${path}: see the CapabilityStatement at [base]/metadata.`);
+    const def: OperationDef = m.route.def;
+    return { name: def.name, run: m.route.run, permission: def.permission, tenant: true, params: m.params };
+  });
 }
 
+/** The `$default` route's function (C40): 404, 405 and 501 as OperationOutcomes. */
+export const defaultRouteHandler = () => lambdaHandler(fallbackOf);
+
 /**
- * The Lambda handler of one module: it serves the operations named in `ops` (their routes,
- * permission and name come from functions/routes.ts): event → operation → FhirRequest → auth
- * (C1, C2) → core → result, with the audit line (C38) written once per request whatever happened.
+ * event → operation → FhirRequest → auth (C1, C2) → core → result, with the audit line (C38)
+ * written once per request whatever happened.
  */
-export function fhirHandler(ops: Record<string, Operation>) {
-  const served = servedBy(ops);
+function lambdaHandler(resolve: (event: HttpEvent) => Resolved) {
   // Per-invocation facts for the audit line, keyed by the event object middy passes around.
   const state = new WeakMap<HttpEvent, State>();
   return middy<HttpEvent, HttpResult, Error, Context>()
@@ -122,26 +125,42 @@ export function fhirHandler(ops: Record<string, Operation>) {
     })
     .handler(async (event, context) => {
       const s = state.get(event);
-      const { served: op, params } = matchOperation(
-        served,
-        event.requestContext.http.method.toUpperCase(),
-        event.rawPath,
-      );
+      const op = resolve(event);
       if (s) {
-        s.operation = op.def.name;
-        s.params = params;
+        s.operation = op.name;
+        s.params = op.params;
       }
       const deps = appDeps();
-      const req = toFhirRequest(event, params, deps.appConfig.publicBaseUrl);
-      const permission = op.def.permission;
-      if (permission !== 'public' && !req.principal)
+      const req = toFhirRequest(event, op.params, deps.appConfig.publicBaseUrl);
+      if (op.permission !== 'public' && !req.principal)
         throw unauthorized('A Bearer token is required: send Authorization: Bearer <JWT>.');
-      const org = requireId(req.params.organizationId, 'organizationId');
-      authorize(req.principal, org, permission);
+      if (op.tenant) {
+        const org = requireId(req.params.organizationId, 'organizationId');
+        authorize(req.principal, org, op.permission);
+      }
+      checkBodySize(req);
       const res = await op.run(req, withBudget(deps, context));
       if (s) s.res = res;
       return toHttpResult(req, res);
     });
+}
+
+/**
+ * C13: every body the function accepts fits through API Gateway and Lambda (functions/limits.ts),
+ * so a direct write that works locally works on AWS; above that, 413 naming $upload.
+ */
+function checkBodySize(req: FhirRequest): void {
+  const over = directBodyOverLimit(req.body, req.headers['content-type']);
+  if (!over) return;
+  throw tooLong(
+    over.escaped
+      ? `The ${req.headers['content-type']} body takes ${over.size} bytes once escaped as text in the ` +
+          `API Gateway event; at most ${over.limit} fit. Send it with a binary type (e.g. ` +
+          'application/octet-stream) or use the $upload operation (POST [base]/Binary/$upload).'
+      : `The request body is ${over.size} bytes; direct writes take at most ${over.limit} bytes ` +
+          `(FHIR JSON: at most ${MAX_FHIR_DATA_BYTES} bytes of data). Upload larger files with the ` +
+          '$upload operation (POST [base]/Binary/$upload).',
+  );
 }
 
 /**
@@ -160,9 +179,10 @@ function audit(event: HttpEvent, s: State | undefined, status: number): void {
   logger.info('audit', {
     audit: {
       time: new Date().toISOString(),
-      organizationId: s?.params?.organizationId ?? event.pathParameters?.organizationId,
+      organizationId:
+        s?.params?.organizationId ?? /^\/organizations\/([^/]+)\//.exec(event.rawPath ?? '')?.[1],
       subject: typeof claims?.sub === 'string' ? claims.sub : undefined,
-      operation: s?.operation ?? 'none',
+      operation: s?.operation ?? defaultRoute.name,
       resourceId: s?.res?.audit?.resourceId ?? s?.params?.id,
       versionId: s?.res?.audit?.versionId,
       status,

@@ -30,27 +30,22 @@ test('C28: POST [base]/Binary/$upload and its percent-encoded form both start an
   expect((await start('/Binary/my-doc/%24upload')).status).toBe(201);
 });
 
-test('C7: another segment where an operation is routed is a 404 OperationOutcome from the function', async () => {
-  for (const [method, path] of [
-    ['POST', '/Binary/upload'],
-    ['POST', '/Binary/abc/$uploads'],
-    ['GET', '/Binary/$download/u1'],
-    ['DELETE', '/Binary/x/u1'],
-    ['POST', '/Binary/$export/u1/complete'],
+test('C40: another segment where an operation is routed gets what the $default route answers', async () => {
+  for (const [method, path, status] of [
+    ['POST', '/Binary/upload', 405], // a path of read/update/patch/delete: Allow lists them
+    ['POST', '/Binary/abc/$uploads', 501], // an operation this server does not offer
+    ['GET', '/Binary/$download/u1', 501],
+    ['DELETE', '/Binary/x/u1', 404],
+    ['POST', '/Binary/$export/u1/complete', 501],
   ] as const) {
     const res = await s.fetch(path, {
       method,
       headers: { 'content-type': 'application/json' },
       body: method === 'GET' || method === 'DELETE' ? undefined : '{}',
     });
-    const body = (await res.json()) as { resourceType: string; issue: { code: string }[] };
-    expect([method, path, res.status, body.resourceType, body.issue[0]!.code]).toEqual([
-      method,
-      path,
-      404,
-      'OperationOutcome',
-      'not-found',
-    ]);
+    const body = (await res.json()) as { resourceType: string };
+    expect([method, path, res.status, body.resourceType]).toEqual([method, path, status, 'OperationOutcome']);
+    if (status === 405) expect(res.headers.get('allow')).toMatch(/GET.*PUT.*DELETE/);
   }
 });
 
