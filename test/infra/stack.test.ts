@@ -170,8 +170,8 @@ describe('functions', () => {
   const modules = byModule(operations);
   const consumers = STREAM_CONSUMERS.filter(consumerPresent);
 
-  test('one function per module (its operations share it), plus the stream consumers present', () => {
-    template.resourceCountIs('AWS::Lambda::Function', modules.size + consumers.length);
+  test('one function per module (its operations share it), the $default function and the stream consumers present', () => {
+    template.resourceCountIs('AWS::Lambda::Function', modules.size + 1 + consumers.length);
     expect([...stack.api.functions.keys()].sort()).toEqual([...names].sort());
     expect(stack.events.reaper).toBeDefined();
     expect(stack.events.emitter !== undefined).toBe(consumers.some((c) => c.name === 'emitter'));
