@@ -25,7 +25,12 @@ const shared = {
 module.exports = {
   testTimeout: 60000,
   projects: [
-    { ...shared, displayName: 'unit', roots: ['<rootDir>/test/unit'] },
+    {
+      ...shared,
+      displayName: 'unit',
+      roots: ['<rootDir>/test/unit'],
+      setupFiles: ['<rootDir>/test/support/unit-env.ts'],
+    },
     { ...shared, displayName: 'infra', roots: ['<rootDir>/test/infra'] },
     {
       ...shared,
