@@ -112,7 +112,8 @@ export function capabilityStatement(routes: RouteShape[], baseUrl: string): Capa
             versioning: 'versioned',
             readHistory: interactions.has('vread'),
             updateCreate: interactions.has('update'),
-            conditionalCreate: false,
+            // If-None-Exist on create (C10).
+            conditionalCreate: interactions.has('create'),
             conditionalRead: interactions.has('read') ? 'full-support' : 'not-supported',
             conditionalUpdate: false,
             conditionalDelete: 'not-supported',
