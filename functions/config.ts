@@ -80,6 +80,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       maxInlineBytes: intFrom(env, 'MAX_INLINE_BYTES', 4 * MiB),
       presignGetSeconds: Math.min(intFrom(env, 'PRESIGN_GET_SECONDS', 300), 300),
       intentTtlSeconds: intFrom(env, 'INTENT_TTL_SECONDS', 3600),
+      commitReserveMs: intFrom(env, 'COMMIT_RESERVE_MS', 3000),
+      // Far below DynamoDB's 400 KB item, which holds this JSON beside the keys and indexes.
+      maxResourceBytes: intFrom(env, 'MAX_RESOURCE_BYTES', 64 * 1024),
     },
     upload: {
       maxCreateBytes: intFrom(env, 'MAX_CREATE_BYTES', 1024 * MiB),
@@ -89,6 +92,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       // Emulators (moto) copy the whole object for every ranged GET: one stream there.
       verifyRangeBytes: intFrom(env, 'UPLOAD_VERIFY_RANGE_BYTES', env.AWS_ENDPOINT_URL ? 0 : 16 * MiB),
       verifyParallel: intFrom(env, 'UPLOAD_VERIFY_PARALLEL', 4),
+      verifyCheckpointBytes: intFrom(env, 'UPLOAD_VERIFY_CHECKPOINT_BYTES', 128 * MiB),
+      verifyReserveMs: intFrom(env, 'UPLOAD_VERIFY_RESERVE_MS', 6000),
     },
   };
 }

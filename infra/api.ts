@@ -142,9 +142,10 @@ export class Api extends Construct {
     const none = new apigw.HttpNoneAuthorizer();
 
     for (const [name, group] of groupByName(props.routes)) {
-      const { module, access } = group[0]!;
+      const { module, access, memoryMB } = group[0]!;
       const fn = new ServiceFunction(this, pascal(name), {
         module,
+        ...(memoryMB !== undefined ? { memorySize: memoryMB } : {}),
         description: `FHIR Binary: ${name}`,
         logKey: props.logKey,
         environment: {

@@ -4,6 +4,7 @@ import type { APIGatewayProxyEventV2WithJWTAuthorizer, Context } from 'aws-lambd
 import { FHIR_JSON_CONTENT_TYPE } from '../functions/core/media';
 import { operationOutcome } from '../functions/core/outcome';
 import type { HttpResult } from '../functions/http/event';
+import { API_FUNCTION_TIMEOUT_SECONDS } from '../functions/routes';
 import { verifyToken } from './dev-auth';
 import { allowedOrigins } from './provision';
 import { matchRoute } from './router';
@@ -78,7 +79,8 @@ export async function handle(
   res: ServerResponse,
   extraRoutes?: (req: IncomingMessage, res: ServerResponse, url: URL) => Promise<boolean>,
 ): Promise<void> {
-  const url = new URL(req.url ?? '/', 'http://local');
+  // Origin-form only: `//x` would otherwise parse as a host (and `//` not at all).
+  const url = new URL(`http://local${(req.url ?? '/').startsWith('/') ? req.url : `/${req.url}`}`);
   if (applyCors(req, res)) return;
   if (extraRoutes && (await extraRoutes(req, res, url))) return;
   const method = (req.method ?? 'GET').toUpperCase();
@@ -173,10 +175,14 @@ export async function handle(
     stageVariables: undefined,
   };
   if (!claims) delete (event.requestContext as Partial<typeof event.requestContext>).authorizer;
+  // The function's clock starts when the gateway hands it the event, as on Lambda.
+  // LOCAL_FUNCTION_TIMEOUT_SECONDS shortens it (tests of the time budget, C7/C30).
+  const timeoutS = Number(process.env.LOCAL_FUNCTION_TIMEOUT_SECONDS || API_FUNCTION_TIMEOUT_SECONDS);
+  const deadline = Date.now() + timeoutS * 1000;
   const context = {
     awsRequestId: requestId,
     functionName: route.name,
-    getRemainingTimeInMillis: () => 30_000,
+    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
   } as unknown as Context;
 
   let result: HttpResult;
@@ -201,6 +207,10 @@ export async function handle(
   const outHeaders: Record<string, string | number> = { ...(result.headers as Record<string, string>) };
   if (method !== 'HEAD' && outHeaders['Content-Length'] === undefined)
     outHeaders['Content-Length'] = out.length;
+  // Keep the CORS `Vary: Origin` next to the handler's own Vary (C16 reads vary by Accept).
+  const corsVary = res.getHeader('Vary');
+  if (corsVary !== undefined && outHeaders.Vary !== undefined)
+    outHeaders.Vary = `${corsVary}, ${outHeaders.Vary}`;
   res.writeHead(result.statusCode ?? 200, outHeaders);
   res.end(method === 'HEAD' ? undefined : out);
 }

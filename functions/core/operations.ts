@@ -15,7 +15,7 @@ export function readWriteBody(req: FhirRequest, deps: CoreDeps): { content: Bina
   const checkSize = directSizeCheck(deps);
   const fhirBody = parseFhirBody(req);
   if (fhirBody) {
-    const content = binaryFromFhir(fhirBody, checkSize);
+    const content = binaryFromFhir(fhirBody, checkSize, deps.config.maxResourceBytes);
     if (content.dataAbsent) throw dataLeftOut(req, deps.config.maxDirectBytes);
     return { content, fhir: true };
   }
@@ -95,7 +95,7 @@ export async function deleteBinary(req: FhirRequest, deps: CoreDeps): Promise<Fh
   const org = requireId(req.params.organizationId, 'organizationId');
   const id = requireId(req.params.id, 'id');
   const record = await commitVersion(deps, { org, id, method: 'DELETE', ifMatch: ifMatchVid(req) });
-  const headers: Record<string, string> = record ? { ETag: versionHeaders(record).ETag! } : {};
+  const headers: Record<string, string> = record ? versionHeaders(record) : {};
   return {
     status: 204,
     headers,
@@ -135,7 +135,8 @@ async function respondWithVersion(
 ): Promise<FhirResponse> {
   const { maxInlineBytes, presignGetSeconds } = deps.config;
   const asJson = wantsFhirJson(req, record.contentType);
-  const headers = versionHeaders(record);
+  // The representation depends on Accept (C16) and the answer on who asks (C2): caches must key on both.
+  const headers = { ...versionHeaders(record), Vary: 'Accept, Authorization' };
   const audit = { resourceId: record.id, versionId: String(record.vid) };
   if (notModified(req, record)) return { status: 304, headers, audit };
   const head = req.method === 'HEAD';

@@ -16,6 +16,7 @@ export type IssueCode =
   | 'business-rule'
   | 'processing'
   | 'exception'
+  | 'transient'
   | 'informational';
 
 /**
@@ -56,3 +57,6 @@ export const preconditionFailed = (msg: string) => new OperationOutcomeError(412
 export const tooLong = (msg: string) => new OperationOutcomeError(413, 'too-long', msg);
 export const unprocessable = (msg: string, code: IssueCode = 'processing') =>
   new OperationOutcomeError(422, code, msg);
+/** 503 with Retry-After: nothing was done, and the same request can simply be sent again. */
+export const unavailable = (msg: string, retryAfterSeconds = 1) =>
+  new OperationOutcomeError(503, 'transient', msg, { 'Retry-After': String(retryAfterSeconds) });

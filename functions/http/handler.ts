@@ -62,18 +62,29 @@ export function fhirHandler(operation: string, access: Access, op: Operation) {
         request.response = errorResult(request.error, request.context?.awsRequestId ?? 'local');
       },
     })
-    .handler(async (event) => {
+    .handler(async (event, context) => {
       const deps = appDeps();
       const req = toFhirRequest(event, deps.appConfig.publicBaseUrl);
       if (access !== 'public' && !req.principal)
         throw unauthorized('A Bearer token is required: send Authorization: Bearer <JWT>.');
       const org = requireId(req.params.organizationId, 'organizationId');
       authorize(req.principal, org, access);
-      const res = await op(req, deps);
+      const res = await op(req, withBudget(deps, context));
       const s = state.get(event);
       if (s) s.res = res;
       return toHttpResult(req, res);
     });
+}
+
+/**
+ * The operation's dependencies with this invocation's time budget (C7: refuse before commit
+ * rather than time out after). The getters are copied as they are, so nothing is built early.
+ */
+function withBudget(deps: AppDeps, context: Context | undefined): AppDeps {
+  if (typeof context?.getRemainingTimeInMillis !== 'function') return deps;
+  const d = Object.defineProperties({}, Object.getOwnPropertyDescriptors(deps)) as AppDeps;
+  d.remainingMs = () => context.getRemainingTimeInMillis();
+  return d;
 }
 
 function audit(operation: string, event: HttpEvent, s: State | undefined, status: number): void {
