@@ -1,5 +1,5 @@
 /**
- * Three tiers (docs/ARCHITECTURE.md, "Tests"):
+ * Three tiers (docs/ARCHITECTURE.md, Tests):
  * - unit: pure code and the in-memory adapters; no emulator, no network (`npm run test:unit`).
  * - infra: the CDK template, synthesized in memory without bundling (`npm run test:infra`).
  * - integration: the handlers through HTTP against moto, which globalSetup starts once for the

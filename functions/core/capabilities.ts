@@ -66,7 +66,17 @@ const ORDER: Interaction[] = [
  * C27: the CapabilityStatement, derived from the route table so it always states exactly what
  * is deployed: a route added to functions/routes.ts shows up here without further edits.
  */
-export function capabilityStatement(routes: RouteShape[], baseUrl: string): CapabilityStatement {
+/** C13: the direct-write limits the CapabilityStatement states (functions/limits.ts computes them). */
+export interface DirectLimits {
+  bodyBytes: number;
+  fhirDataBytes: number;
+}
+
+export function capabilityStatement(
+  routes: RouteShape[],
+  baseUrl: string,
+  limits?: DirectLimits,
+): CapabilityStatement {
   const interactions = new Set(routes.map(interactionOf).filter((i): i is Interaction => i !== undefined));
   const operations = [...new Set(routes.map(operationOf).filter((o): o is string => o !== undefined))].sort();
   const operation: CapabilityStatementRestResourceOperation[] = operations.map((name) => ({
@@ -106,6 +116,14 @@ export function capabilityStatement(routes: RouteShape[], baseUrl: string): Capa
         resource: [
           {
             type: 'Binary',
+            ...(limits
+              ? {
+                  documentation:
+                    `Direct writes (create, update, patch): a request body of at most ${limits.bodyBytes} bytes, ` +
+                    `so at most ${limits.bodyBytes} bytes of raw data, or about ${limits.fhirDataBytes} bytes of ` +
+                    'data as FHIR JSON (base64); over it, 413. Larger files: the $upload operation.',
+                }
+              : {}),
             interaction: ORDER.filter((i) => interactions.has(i)).map((code) => ({ code })),
             versioning: 'versioned',
             readHistory: interactions.has('vread'),
@@ -140,10 +158,10 @@ export const METADATA_CONTENT_TYPE = `${FHIR_JSON_CONTENT_TYPE}; fhirVersion=${F
  * GET [base]/metadata: public (C2), so clients can discover the service before they log in. The
  * ETag is a digest of the statement, so a client revalidates with If-None-Match (304).
  */
-export function metadata(routes: RouteShape[]) {
+export function metadata(routes: RouteShape[], limits?: DirectLimits) {
   return async (req: FhirRequest): Promise<FhirResponse> => {
     requireJsonFormat(req);
-    const cs = capabilityStatement(routes, req.baseUrl);
+    const cs = capabilityStatement(routes, req.baseUrl, limits);
     const digest = createHash('sha256').update(JSON.stringify(cs)).digest('base64url').slice(0, 22);
     const headers = { ETag: `W/"${digest}"`, 'Content-Type': METADATA_CONTENT_TYPE };
     const inm = header(req, 'if-none-match');
