@@ -1,6 +1,6 @@
 """moto_server, made as faithful as the service needs, for `npm start` and `npm test`.
 
-Three changes to moto 5.2.1 (the version pinned in requirements-moto.txt; any other version is
+Four changes to moto 5.2.1 (the version pinned in requirements-moto.txt; any other version is
 refused, because the patches below replace moto internals):
 
 1. DynamoDB requests are serialized. DynamoDB isolates transactions; moto does not, and
@@ -13,11 +13,16 @@ refused, because the patches below replace moto internals):
 3. S3 PUT bodies are never parsed as forms. moto (through Flask) parses bodies sent as
    `application/x-www-form-urlencoded` or `multipart/form-data` and stores 0 bytes; S3 stores
    every PUT body as sent.
+4. An unsigned request's form body is always put back as read. To guess the service of a request
+   without an Authorization header (a presigned part URL), moto reads a form-typed body as UTF-8;
+   when it is not UTF-8 the bytes are consumed and never put back, and the request hangs waiting
+   for them (a presigned part PUT of binary bytes from curl, whose default type is the form type).
 
 usage: python3 moto_serial.py HOST PORT
 """
 
 import copy
+import io
 import logging
 import os
 import re
@@ -197,6 +202,26 @@ class RawPutRequest(flask.Request):
         return super().want_form_data_parsed
 
 
+# --- 4. unsigned form bodies --------------------------------------------------------------------
+
+
+def _get_body(self, environ):
+    """moto's DomainDispatcherApplication._get_body, but the bytes it reads always go back."""
+    try:
+        simple_form = environ["CONTENT_TYPE"].startswith("application/x-www-form-urlencoded")
+        size = int(environ["CONTENT_LENGTH"])
+    except (KeyError, ValueError):
+        return None
+    if not simple_form or not size:
+        return None
+    raw = environ["wsgi.input"].read(size)
+    environ["wsgi.input"] = io.BytesIO(raw)
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+
+
 def apply_patches():
     expected = pinned_version()
     if moto.__version__ != expected:
@@ -207,6 +232,8 @@ def apply_patches():
     assert hasattr(ddb_models.DynamoDBBackend, "transact_write_items")
     ddb_models.DynamoDBBackend.transact_write_items = transact_write_items
     flask.Flask.request_class = RawPutRequest
+    assert hasattr(DomainDispatcherApplication, "_get_body")
+    DomainDispatcherApplication._get_body = _get_body
 
 
 # --- the server ----------------------------------------------------------------------------------
