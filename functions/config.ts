@@ -1,5 +1,6 @@
 import type { CoreConfig } from './core/ports';
 import type { UploadConfig } from './core/upload-ports';
+import { MAX_DIRECT_BODY_BYTES } from './limits';
 
 const MiB = 1024 * 1024;
 
@@ -76,7 +77,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     topicArn: env.TOPIC_ARN || undefined,
     tableStreamArn: env.TABLE_STREAM_ARN || undefined,
     core: {
-      maxDirectBytes: intFrom(env, 'MAX_DIRECT_BYTES', 4 * MiB),
+      // C13: never above what API Gateway and Lambda can carry (functions/limits.ts).
+      maxDirectBytes: Math.min(
+        intFrom(env, 'MAX_DIRECT_BYTES', MAX_DIRECT_BODY_BYTES),
+        MAX_DIRECT_BODY_BYTES,
+      ),
       maxInlineBytes: intFrom(env, 'MAX_INLINE_BYTES', 4 * MiB),
       presignGetSeconds: Math.min(intFrom(env, 'PRESIGN_GET_SECONDS', 300), 300),
       intentTtlSeconds: intFrom(env, 'INTENT_TTL_SECONDS', 3600),

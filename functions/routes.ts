@@ -66,6 +66,12 @@ export const routes: RouteDef[] = [
   ...r('upload-abort', ['DELETE'], '/Binary/$upload/{uploadId}', 'handlers/upload-abort', 'write'),
 ];
 
+/**
+ * API Gateway's `$default` route (C40): every request no entry above matches reaches this
+ * function, which answers 404, 405 (with Allow) or 501 as an OperationOutcome. No authorizer.
+ */
+export const defaultRoute = { name: 'fallback', module: 'handlers/fallback', access: 'public' } as const;
+
 /** SMART scopes that satisfy each access level (C2); the authorizer checks one of them. */
 export const scopesFor = (access: RouteDef['access']): string[] =>
   access === 'read'

@@ -133,7 +133,7 @@ export class ServiceFunction extends Construct {
       table.grantReadData(role);
       this.acknowledgeWildcard(
         `Resource::<${logicalId(table)}.Arn>/index/*`,
-        "Queries need the table's GSIs (byTenant, currentByTenant); the wildcard covers only this table's indexes.",
+        "Queries need the table's GSIs (dynamo-schema.ts); the wildcard covers only this table's indexes.",
       );
     }
     if (has('table:write')) table.grantWriteData(role);

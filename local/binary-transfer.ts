@@ -98,11 +98,16 @@ export const guessContentType = (file: string) =>
 async function failure(res: Response, what: string, text?: string): Promise<TransferError> {
   let why = `${res.status} ${res.statusText}`;
   try {
-    const body = JSON.parse(text ?? (await res.text())) as { issue?: { diagnostics?: string }[] };
-    const d = body.issue
-      ?.map((i) => i.diagnostics)
-      .filter(Boolean)
-      .join('; ');
+    const body = JSON.parse(text ?? (await res.text())) as {
+      issue?: { diagnostics?: string }[];
+      message?: string;
+    };
+    // An OperationOutcome from a function, or API Gateway's own {"message": …} (C40).
+    const d =
+      body.issue
+        ?.map((i) => i.diagnostics)
+        .filter(Boolean)
+        .join('; ') ?? body.message;
     if (d) why = `${res.status}: ${d}`;
   } catch {
     // not JSON

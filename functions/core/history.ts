@@ -141,7 +141,7 @@ export async function historyInstance(req: FhirRequest, deps: QueryDeps): Promis
 
 /**
  * C24: GET [base]/Binary/_history — every version of the tenant's Binaries, newest first, from
- * the `byTenant` index. `_at` here lists the versions written during the period.
+ * `VersionQueries.tenantHistory`. `_at` here lists the versions written during the period.
  */
 export async function historyType(req: FhirRequest, deps: QueryDeps): Promise<FhirResponse> {
   const org = requireId(req.params.organizationId, 'organizationId');

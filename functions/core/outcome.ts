@@ -50,8 +50,8 @@ export const unauthorized = (msg: string) =>
 export const forbidden = (msg: string) => new OperationOutcomeError(403, 'forbidden', msg);
 export const notFound = (msg: string) => new OperationOutcomeError(404, 'not-found', msg);
 export const gone = (msg: string) => new OperationOutcomeError(410, 'deleted', msg);
-export const notSupported = (status: 405 | 406 | 415, msg: string) =>
-  new OperationOutcomeError(status, 'not-supported', msg);
+export const notSupported = (status: 405 | 406 | 415 | 501, msg: string, headers?: Record<string, string>) =>
+  new OperationOutcomeError(status, 'not-supported', msg, headers);
 export const conflict = (msg: string) => new OperationOutcomeError(409, 'conflict', msg);
 export const preconditionFailed = (msg: string) => new OperationOutcomeError(412, 'conflict', msg);
 export const tooLong = (msg: string) => new OperationOutcomeError(413, 'too-long', msg);

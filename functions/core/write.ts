@@ -36,7 +36,7 @@ export const newBlobKey = (org: string, id: string) => `${org}/Binary/${id}/${ra
 
 /**
  * Writes bytes before any metadata exists, protected by an intent: if the commit never
- * happens, the intent expires and its bytes are reclaimed (docs/ARCHITECTURE.md, Storage).
+ * happens, the intent expires and its bytes are reclaimed (docs/ARCHITECTURE.md, Orphan cleanup).
  */
 export async function stageBytes(
   deps: CoreDeps,

@@ -32,6 +32,7 @@ export function toFhirRequest(event: HttpEvent, publicBaseUrl?: string): FhirReq
   const claims = event.requestContext.authorizer?.jwt?.claims;
   return {
     method: event.requestContext.http.method.toUpperCase(),
+    path: event.rawPath,
     params,
     query,
     headers,
