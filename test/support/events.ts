@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { DynamoDBRecord } from 'aws-lambda';
+import { type ReceivedNotification, type Subscriber, subscribe } from '../../clients/subscriber';
 import { handler as emitter } from '../../functions/handlers/emitter';
 import { type StreamHandler, type StreamPoller, startStreamPoller } from '../../local/stream-poller';
-import { type ReceivedNotification, type Subscriber, subscribe } from '../../local/subscriber';
 
 /** Stream records of these tenants' items only (Lambda event filtering, locally). */
 export const onlyOrgs =

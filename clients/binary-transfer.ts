@@ -12,7 +12,12 @@ import { open, rename, writeFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { projectRoot } from './paths';
+import type {
+  UploadStartDocument,
+  UploadStartRequest,
+  UploadStatusDocument,
+} from '../functions/core/upload-api';
+import { projectRoot } from '../local/paths';
 
 /**
  * The client side of `$upload` (C28–C30) and large reads (C19), used by the `binary` CLI (C37)
@@ -24,7 +29,13 @@ export class TransferError extends Error {
   override name = 'TransferError';
 }
 
+/**
+ * Where a transfer is: `hashing` the file (for the declared sha256), `uploading` its parts,
+ * `completing` (the server assembles the parts and checks size and sha256, which takes a while for
+ * large files), or `downloading`; `done` of `total` bytes.
+ */
 export interface Progress {
+  phase: 'hashing' | 'uploading' | 'completing' | 'downloading';
   done: number;
   total: number;
 }
@@ -65,15 +76,7 @@ interface State {
   mtimeMs: number;
 }
 
-interface UploadDoc {
-  uploadId: string;
-  id: string;
-  partSize: number;
-  parts: { partNumber: number; url: string }[];
-  uploaded?: { partNumber: number; size: number }[];
-  complete: string;
-  abort: string;
-}
+type UploadDoc = UploadStartDocument | UploadStatusDocument;
 
 const CONTENT_TYPES: Record<string, string> = {
   pdf: 'application/pdf',
@@ -118,10 +121,22 @@ function stateFile(o: UploadOptions): string {
   return join(o.stateDir ?? join(projectRoot(), '.local', 'uploads'), `${key}.json`);
 }
 
-async function sha256File(file: string, signal?: AbortSignal): Promise<string> {
+async function sha256File(
+  file: string,
+  size: number,
+  signal?: AbortSignal,
+  onProgress?: (p: Progress) => void,
+): Promise<string> {
   const hash = createHash('sha256');
-  for await (const chunk of createReadStream(file, { highWaterMark: 1024 * 1024, signal }))
+  let done = 0;
+  for await (const chunk of createReadStream(file, {
+    highWaterMark: 1024 * 1024,
+    signal,
+  }) as AsyncIterable<Buffer>) {
     hash.update(chunk);
+    done += chunk.length;
+    onProgress?.({ phase: 'hashing', done, total: size });
+  }
   return hash.digest('base64');
 }
 
@@ -147,7 +162,7 @@ export async function uploadFile(o: UploadOptions): Promise<UploadResult> {
   }
   const resumed = doc !== undefined;
   if (!doc) {
-    const sha256 = o.sha256 === false ? undefined : await sha256File(o.file, o.signal);
+    const sha256 = o.sha256 === false ? undefined : await sha256File(o.file, size, o.signal, o.onProgress);
     const url = o.id ? `${o.base}/Binary/${encodeURIComponent(o.id)}/$upload` : `${o.base}/Binary/$upload`;
     const res = await fetch(url, {
       method: 'POST',
@@ -157,7 +172,7 @@ export async function uploadFile(o: UploadOptions): Promise<UploadResult> {
         size,
         ...(sha256 ? { sha256 } : {}),
         ...(o.partSize ? { partSize: o.partSize } : {}),
-      }),
+      } satisfies UploadStartRequest),
       signal: o.signal,
     });
     if (res.status !== 201) throw await failure(res, 'Starting the upload');
@@ -176,8 +191,8 @@ export async function uploadFile(o: UploadOptions): Promise<UploadResult> {
 
   const partSize = doc.partSize;
   const totalParts = Math.max(1, Math.ceil(size / partSize));
-  let done = (doc.uploaded ?? []).reduce((n, p) => n + p.size, 0);
-  o.onProgress?.({ done, total: size });
+  let done = ('uploaded' in doc ? doc.uploaded : []).reduce((n, p) => n + p.size, 0);
+  o.onProgress?.({ phase: 'uploading', done, total: size });
   const queue = [...doc.parts];
   let uploadedParts = 0;
   const fh = await open(o.file, 'r');
@@ -202,7 +217,7 @@ export async function uploadFile(o: UploadOptions): Promise<UploadResult> {
         }
         uploadedParts++;
         done += length;
-        o.onProgress?.({ done, total: size });
+        o.onProgress?.({ phase: 'uploading', done, total: size });
         o.onPart?.(part.partNumber);
       }
     };
@@ -211,6 +226,7 @@ export async function uploadFile(o: UploadOptions): Promise<UploadResult> {
     await fh.close();
   }
 
+  o.onProgress?.({ phase: 'completing', done: size, total: size });
   // A completion that outlived API Gateway's 30 s (502/503/504) keeps running server-side and
   // records its progress; asking again resumes it.
   let res = await fetch(state!.completeUrl, { method: 'POST', headers: auth, signal: o.signal });
@@ -258,7 +274,7 @@ export async function downloadFile(o: DownloadOptions): Promise<{ file: string; 
   const count = new Transform({
     transform(chunk: Buffer, _enc, cb) {
       done += chunk.length;
-      o.onProgress?.({ done, total });
+      o.onProgress?.({ phase: 'downloading', done, total });
       cb(null, chunk);
     },
   });
