@@ -8,10 +8,17 @@ export interface AppConfig {
   region: string;
   /** Custom AWS endpoint (moto, LocalStack); undefined on AWS. */
   endpoint?: string;
+  /**
+   * Credentials for a custom endpoint when the environment has none (emulators accept any);
+   * undefined otherwise, so the SDK's own credential chain applies.
+   */
+  credentials?: { accessKeyId: string; secretAccessKey: string };
   tableName: string;
   bucketName: string;
   /** SNS topic of the emitter; only the emitter needs it. */
   topicArn?: string;
+  /** Stream of the table; only the local stream poller reads it (Lambda's event source mapping on AWS). */
+  tableStreamArn?: string;
   core: CoreConfig;
   /** `$upload` limits (C28). */
   upload: UploadConfig;
@@ -36,9 +43,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   return {
     region: env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? 'us-east-1',
     endpoint: env.AWS_ENDPOINT_URL || undefined,
+    ...(env.AWS_ENDPOINT_URL && !env.AWS_ACCESS_KEY_ID
+      ? { credentials: { accessKeyId: 'local', secretAccessKey: 'local' } }
+      : {}),
     tableName: required(env, 'TABLE_NAME'),
     bucketName: required(env, 'BUCKET_NAME'),
     topicArn: env.TOPIC_ARN || undefined,
+    tableStreamArn: env.TABLE_STREAM_ARN || undefined,
     core: {
       maxDirectBytes: intFrom(env, 'MAX_DIRECT_BYTES', 4 * MiB),
       maxInlineBytes: intFrom(env, 'MAX_INLINE_BYTES', 4 * MiB),

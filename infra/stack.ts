@@ -1,9 +1,11 @@
-import { CfnOutput, type RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import { Aspects, CfnOutput, type RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import { type RouteDef, routes as routeTable } from '../functions/routes';
 import { Api } from './api';
 import { Events, type StreamConsumer } from './events';
 import { Monitoring } from './monitoring';
+import { LogRetention } from './retention';
 import { Storage } from './storage';
 
 export interface FhirBinaryStackProps extends StackProps {
@@ -31,6 +33,12 @@ export interface FhirBinaryStackProps extends StackProps {
    * @default - no subscription
    */
   readonly alarmEmail?: string;
+  /**
+   * Retention of every log group: the functions' logs (audit lines, C38) and the API access log
+   * (context `logRetentionDays`, one of CloudWatch Logs' values, e.g. 2192 for six years).
+   * @default logs.RetentionDays.ONE_YEAR
+   */
+  readonly logRetention?: logs.RetentionDays;
   /**
    * Of the table, buckets and key.
    * @default RemovalPolicy.RETAIN
@@ -76,6 +84,8 @@ export class FhirBinaryStack extends Stack {
       failureQueue: this.events.failureQueue,
       alarmEmail: props.alarmEmail,
     });
+
+    Aspects.of(this).add(new LogRetention(props.logRetention ?? logs.RetentionDays.ONE_YEAR));
 
     new CfnOutput(this, 'ApiUrl', {
       value: this.api.httpApi.apiEndpoint,

@@ -2,12 +2,10 @@ import type { Binary, Reference } from 'fhir/r4';
 import { badRequest } from './outcome';
 import type { VersionRecord } from './ports';
 
+export const DATA_ABSENT_URL = 'http://hl7.org/fhir/StructureDefinition/data-absent-reason';
+
 /** The data-absent-reason extension used wherever data is left out (C31). */
-export const DATA_ABSENT = {
-  extension: [
-    { url: 'http://hl7.org/fhir/StructureDefinition/data-absent-reason', valueCode: 'unsupported' },
-  ],
-};
+export const DATA_ABSENT = { extension: [{ url: DATA_ABSENT_URL, valueCode: 'unsupported' }] };
 
 const ALLOWED_KEYS = new Set([
   'resourceType',
@@ -32,6 +30,12 @@ export interface BinaryContent {
   /** The Binary's JSON minus id, versioning meta and data. */
   resource: Omit<Binary, 'data' | 'id'>;
   bytes: Uint8Array;
+  /**
+   * C31: the body had no `data` and its `_data` carried the data-absent-reason extension, i.e. the
+   * bytes were left out (a Binary over 4 MiB read as FHIR JSON), not empty. `bytes` is then empty
+   * and must not be stored as the content.
+   */
+  dataAbsent: boolean;
 }
 
 /** Exact decoded length of padded base64, without decoding it. */
@@ -80,10 +84,35 @@ export function binaryFromFhir(
     checkSize(base64DecodedLength(data));
     bytes = new Uint8Array(Buffer.from(data, 'base64'));
   }
-  const { id: _id, data: _data, meta: m, ...rest } = body as Binary & Record<string, unknown>;
+  const { id: _id, data: _d, _data, meta: m, ...rest } = body as Binary & Record<string, unknown>;
+  const { element, absent } = withoutDataAbsent(_data);
   const keptMeta = m ? stripVersioningMeta(m) : undefined;
-  const resource = { ...rest, ...(keptMeta ? { meta: keptMeta } : {}) } as Omit<Binary, 'data' | 'id'>;
-  return { resource, bytes };
+  const resource = {
+    ...rest,
+    ...(keptMeta ? { meta: keptMeta } : {}),
+    ...(element ? { _data: element } : {}),
+  } as Omit<Binary, 'data' | 'id'>;
+  return { resource, bytes, dataAbsent: absent && data === undefined };
+}
+
+/**
+ * C31: the server owns the data-absent-reason extension on `_data`, so it is never stored from a
+ * client; other extensions (and an `id`) on `_data` are kept. `absent` tells whether it was there.
+ */
+function withoutDataAbsent(value: unknown): { element?: Record<string, unknown>; absent: boolean } {
+  if (value === undefined) return { absent: false };
+  if (value === null || typeof value !== 'object' || Array.isArray(value))
+    throw badRequest('Binary._data must be an object with "id" and/or "extension".', 'value');
+  const { extension, ...rest } = value as { extension?: unknown };
+  if (extension !== undefined && !Array.isArray(extension))
+    throw badRequest('Binary._data.extension must be an array of extensions.', 'value');
+  const all = (extension ?? []) as unknown[];
+  const kept = all.filter((e) => (e as { url?: unknown } | null)?.url !== DATA_ABSENT_URL);
+  const element = { ...rest, ...(kept.length > 0 ? { extension: kept } : {}) };
+  return {
+    element: Object.keys(element).length > 0 ? element : undefined,
+    absent: kept.length < all.length,
+  };
 }
 
 function stripVersioningMeta(meta: NonNullable<Binary['meta']>): Binary['meta'] | undefined {
@@ -99,7 +128,7 @@ export function binaryFromRaw(
 ): BinaryContent {
   const resource: Omit<Binary, 'data' | 'id'> = { resourceType: 'Binary', contentType };
   if (securityContext !== undefined) resource.securityContext = { reference: securityContext };
-  return { resource, bytes };
+  return { resource, bytes, dataAbsent: false };
 }
 
 /** The stored facts derived from a Binary (indexed attributes, C16 headers). */
@@ -125,7 +154,8 @@ export function toFhir(record: VersionRecord, data: Uint8Array | 'absent' | unde
     ...withoutMeta(stored),
   };
   if (data === 'absent') {
-    out._data = DATA_ABSENT;
+    // Keeps any extension a client stored on `_data` next to the server's marker.
+    out._data = { ...out._data, extension: [...(out._data?.extension ?? []), ...DATA_ABSENT.extension] };
   } else if (data !== undefined && data.length > 0) {
     out.data = Buffer.from(data).toString('base64');
   }

@@ -3,7 +3,7 @@ import { type BinaryContent, binaryFromFhir, binaryFromRaw, toFhir } from './bin
 import { ifMatchVid, notModified, parseRange, versionHeaders } from './conditional';
 import { parseVid, requireId } from './ids';
 import { parseFhirBody, requireJsonFormat, wantsFhirJson } from './media';
-import { badRequest, gone, notFound, OperationOutcomeError } from './outcome';
+import { badRequest, gone, notFound, OperationOutcomeError, unprocessable } from './outcome';
 import type { CoreDeps, VersionRecord, WriteMethod } from './ports';
 import type { FhirRequest, FhirResponse } from './request';
 import { header } from './request';
@@ -14,10 +14,31 @@ import { commitVersion, directSizeCheck, discardStaged, stageBytes } from './wri
 export function readWriteBody(req: FhirRequest, deps: CoreDeps): { content: BinaryContent; fhir: boolean } {
   const checkSize = directSizeCheck(deps);
   const fhirBody = parseFhirBody(req);
-  if (fhirBody) return { content: binaryFromFhir(fhirBody, checkSize), fhir: true };
+  if (fhirBody) {
+    const content = binaryFromFhir(fhirBody, checkSize);
+    if (content.dataAbsent) throw dataLeftOut(req, deps.config.maxDirectBytes);
+    return { content, fhir: true };
+  }
   checkSize(req.body.length);
   const ct = header(req, 'content-type')!;
   return { content: binaryFromRaw(ct, header(req, 'x-security-context'), req.body), fhir: false };
+}
+
+/**
+ * C31: a Binary whose data was left out (read over 4 MiB as FHIR JSON, or from a Bundle entry)
+ * and sent back unchanged would otherwise be stored with no bytes at all.
+ */
+function dataLeftOut(req: FhirRequest, maxDirectBytes: number) {
+  const target =
+    req.params.id === undefined ? '[base]/Binary/{id}' : `${req.baseUrl}/Binary/${req.params.id}`;
+  return unprocessable(
+    'Binary.data is absent and _data carries the data-absent-reason extension: the data was left out ' +
+      '(C31), so storing this Binary would erase its content. To change contentType, securityContext or ' +
+      `other elements without the bytes, send a JSON Patch (PATCH ${target}, Content-Type: ` +
+      `application/json-patch+json); to replace the content, send it in data (up to ${maxDirectBytes} ` +
+      'bytes), as a raw body, or through $upload.',
+    'business-rule',
+  );
 }
 
 /** C10–C13: POST [base]/Binary. */

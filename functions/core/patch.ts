@@ -1,4 +1,4 @@
-import { applyPatch, JsonPatchError, type Operation, validate } from 'fast-json-patch';
+import jsonPatch, { type Operation } from 'fast-json-patch';
 import type { Binary } from 'fhir/r4';
 import { binaryFromFhir, toFhir } from './binary';
 import { ifMatchVid } from './conditional';
@@ -18,6 +18,12 @@ import {
   stageBytes,
   stageCopy,
 } from './write';
+
+// fast-json-patch is CommonJS: under native ESM (`npm start`) Node exposes only what its lexer
+// finds, and `applyPatch`/`validate` are not among them, so take them from the default export
+// (test/unit/esm-imports.test.ts keeps every named import from a CommonJS package honest).
+const { applyPatch, JsonPatchError, validate } = jsonPatch;
+type JsonPatchError = InstanceType<typeof JsonPatchError>;
 
 export const JSON_PATCH_TYPE = 'application/json-patch+json';
 

@@ -1,11 +1,13 @@
 import { App, Stack, Validations } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { AwsSolutionsChecks, HIPAASecurityChecks } from 'cdk-nag';
 import { routes, scopesFor } from '../../functions/routes';
 import { buildApp } from '../../infra/app';
 import { consumerPresent, STREAM_CONSUMERS } from '../../infra/events';
-import type { FhirBinaryStack } from '../../infra/stack';
+import { retentionDays } from '../../infra/retention';
+import { FhirBinaryStack } from '../../infra/stack';
 import {
   actionsOf,
   BUCKET_WRITES,
@@ -383,5 +385,58 @@ describe('events and alarms', () => {
     );
     expect(metric('Errors').length).toBeGreaterThanOrEqual(1);
     expect(metric('ApproximateNumberOfMessagesVisible')).toHaveLength(1);
+  });
+});
+
+describe('#14: the stack in production', () => {
+  test('#14.1: the alarm topic lets CloudWatch alarms of this account publish (topic policy and key policy)', () => {
+    const topic = logicalIdOf(stack.monitoring.alarmTopic);
+    const scoped = {
+      StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } },
+      ArnLike: { 'aws:SourceArn': Match.anyValue() },
+    };
+    template.hasResourceProperties('AWS::SNS::TopicPolicy', {
+      Topics: [{ Ref: topic }],
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+          Match.objectLike({
+            Effect: 'Allow',
+            Principal: { Service: 'cloudwatch.amazonaws.com' },
+            Action: 'sns:Publish',
+            Resource: { Ref: topic },
+            Condition: scoped,
+          }),
+        ]),
+      },
+    });
+    template.hasResourceProperties('AWS::KMS::Key', {
+      KeyPolicy: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Effect: 'Allow',
+            Principal: { Service: 'cloudwatch.amazonaws.com' },
+            Action: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+            Condition: scoped,
+          }),
+        ]),
+      },
+    });
+  });
+
+  test('#14.8: every log group keeps one year by default and the logRetention prop sets them all', () => {
+    for (const g of Object.values(template.findResources('AWS::Logs::LogGroup')))
+      expect(g.Properties.RetentionInDays).toBe(365);
+    const other = testApp();
+    const s = new FhirBinaryStack(other, 'Retention', {
+      issuer: 'https://issuer.example.com/',
+      audience: 'a',
+      logRetention: logs.RetentionDays.SIX_YEARS,
+    });
+    const groups = Object.values(Template.fromStack(s).findResources('AWS::Logs::LogGroup'));
+    expect(groups.length).toBeGreaterThan(routes.length / 2);
+    for (const g of groups) expect(g.Properties.RetentionInDays).toBe(2192);
+    expect(() => retentionDays('2000')).toThrow(/logRetentionDays must be one of/);
+    expect(retentionDays('2192')).toBe(logs.RetentionDays.SIX_YEARS);
   });
 });

@@ -2,6 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { marshall } from '@aws-sdk/util-dynamodb';
 import type { DynamoDBStreamEvent } from 'aws-lambda';
+import { keys } from '../../functions/adapters/dynamo-schema';
 import { handler as reaper } from '../../functions/handlers/reaper';
 import { appDeps } from '../../functions/wiring';
 import { mintToken } from '../../local/dev-auth';
@@ -236,7 +237,7 @@ describe('C28–C30 $upload', () => {
     const session = (await deps.sessions.get(up.uploadId))!;
     const app = appDeps();
     const { Item } = await app.clients.ddb.send(
-      new GetCommand({ TableName: app.appConfig.tableName, Key: { pk: `I#${session.blobKey}`, sk: 'I' } }),
+      new GetCommand({ TableName: app.appConfig.tableName, Key: keys.intent(session.blobKey) }),
     );
     expect(Item?.multipartUploadId).toBe(session.storeUploadId);
     // What DynamoDB's TTL deletion streams (moto never expires items).

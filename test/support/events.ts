@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { DynamoDBRecord } from 'aws-lambda';
 import { type ReceivedNotification, type Subscriber, subscribe } from '../../clients/subscriber';
+import { keys } from '../../functions/adapters/dynamo-schema';
 import { handler as emitter } from '../../functions/handlers/emitter';
 import { type StreamHandler, type StreamPoller, startStreamPoller } from '../../local/stream-poller';
 
@@ -8,7 +9,7 @@ import { type StreamHandler, type StreamPoller, startStreamPoller } from '../../
 export const onlyOrgs =
   (...orgs: string[]) =>
   (r: DynamoDBRecord) =>
-    orgs.some((org) => r.dynamodb?.Keys?.pk?.S?.startsWith(`B#${org}#`));
+    orgs.some((org) => r.dynamodb?.Keys?.pk?.S?.startsWith(keys.tenantResources(org)));
 
 /**
  * The emitter driven from the run's shared stream for the given tenants only, so that test files
