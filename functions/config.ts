@@ -15,6 +15,12 @@ export interface AppConfig {
   credentials?: { accessKeyId: string; secretAccessKey: string };
   tableName: string;
   bucketName: string;
+  /**
+   * The public origin and path prefix clients use (`PUBLIC_BASE_URL`, e.g.
+   * `https://api.example.org/binary` behind a custom domain with a base-path mapping): `Location`,
+   * `fullUrl` and paging links start with it. Unset: taken from the request (C5).
+   */
+  publicBaseUrl?: string;
   /** SNS topic of the emitter; only the emitter needs it. */
   topicArn?: string;
   /** Stream of the table; only the local stream poller reads it (Lambda's event source mapping on AWS). */
@@ -33,6 +39,24 @@ function intFrom(env: NodeJS.ProcessEnv, name: string, fallback: number): number
   return n;
 }
 
+/** An absolute http(s) URL without query or fragment, without its trailing slash. */
+export function publicBaseUrlFrom(raw: string | undefined): string | undefined {
+  if (raw === undefined || raw === '') return undefined;
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new Error(
+      `PUBLIC_BASE_URL must be an absolute URL like https://api.example.org/binary, got "${raw}"`,
+    );
+  }
+  if ((url.protocol !== 'https:' && url.protocol !== 'http:') || url.search || url.hash || url.username)
+    throw new Error(
+      `PUBLIC_BASE_URL must be an http(s) URL without query, fragment or credentials, got "${raw}"`,
+    );
+  return `${url.origin}${url.pathname}`.replace(/\/+$/, '');
+}
+
 function required(env: NodeJS.ProcessEnv, name: string): string {
   const v = env[name];
   if (v === undefined || v === '') throw new Error(`${name} must be set`);
@@ -48,6 +72,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       : {}),
     tableName: required(env, 'TABLE_NAME'),
     bucketName: required(env, 'BUCKET_NAME'),
+    publicBaseUrl: publicBaseUrlFrom(env.PUBLIC_BASE_URL),
     topicArn: env.TOPIC_ARN || undefined,
     tableStreamArn: env.TABLE_STREAM_ARN || undefined,
     core: {
@@ -55,6 +80,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       maxInlineBytes: intFrom(env, 'MAX_INLINE_BYTES', 4 * MiB),
       presignGetSeconds: Math.min(intFrom(env, 'PRESIGN_GET_SECONDS', 300), 300),
       intentTtlSeconds: intFrom(env, 'INTENT_TTL_SECONDS', 3600),
+      // Far below DynamoDB's 400 KB item, which holds this JSON beside the keys and indexes.
+      maxResourceBytes: intFrom(env, 'MAX_RESOURCE_BYTES', 64 * 1024),
     },
     upload: {
       maxCreateBytes: intFrom(env, 'MAX_CREATE_BYTES', 1024 * MiB),

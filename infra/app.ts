@@ -15,7 +15,7 @@ const list = (v: unknown) =>
         .filter(Boolean)
     : [];
 
-/** Stack props from the context values `issuer`, `audience`, `allowedOrigins`, `alarmEmail`, `logRetentionDays`. */
+/** Stack props from the context values `issuer`, `audience`, `allowedOrigins`, `alarmEmail`, `publicBaseUrl`, `logRetentionDays`. */
 export function propsFromContext(app: App): FhirBinaryStackProps {
   const ctx = (k: string): string | undefined => {
     const v = app.node.tryGetContext(k);
@@ -33,6 +33,7 @@ export function propsFromContext(app: App): FhirBinaryStackProps {
     audience: audience ?? PLACEHOLDER_AUDIENCE,
     allowedOrigins: list(ctx('allowedOrigins')),
     alarmEmail: ctx('alarmEmail'),
+    publicBaseUrl: ctx('publicBaseUrl'),
     logRetention: ctx('logRetentionDays') === undefined ? undefined : retentionDays(ctx('logRetentionDays')!),
     // Env-agnostic unless the CLI knows an account: synth needs no credentials.
     env:

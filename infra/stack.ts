@@ -1,6 +1,7 @@
 import { Aspects, CfnOutput, type RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
+import { publicBaseUrlFrom } from '../functions/config';
 import { type RouteDef, routes as routeTable } from '../functions/routes';
 import { Api } from './api';
 import { Events, type StreamConsumer } from './events';
@@ -33,6 +34,13 @@ export interface FhirBinaryStackProps extends StackProps {
    * @default - no subscription
    */
   readonly alarmEmail?: string;
+  /**
+   * The public base clients use, when the API sits behind a custom domain (with a base-path
+   * mapping): `Location` and paging links start with it (C1; context `publicBaseUrl`), e.g.
+   * `https://api.example.org/binary`.
+   * @default - the request's own host (the API's execute-api domain)
+   */
+  readonly publicBaseUrl?: string;
   /**
    * Retention of every log group: the functions' logs (audit lines, C38) and the API access log
    * (context `logRetentionDays`, one of CloudWatch Logs' values, e.g. 2192 for six years).
@@ -68,6 +76,9 @@ export class FhirBinaryStack extends Stack {
       table,
       bucket,
       logKey: key,
+      environment: {
+        ...(props.publicBaseUrl ? { PUBLIC_BASE_URL: publicBaseUrlFrom(props.publicBaseUrl)! } : {}),
+      },
     });
     this.events = new Events(this, 'Events', {
       table,

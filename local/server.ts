@@ -78,7 +78,8 @@ export async function handle(
   res: ServerResponse,
   extraRoutes?: (req: IncomingMessage, res: ServerResponse, url: URL) => Promise<boolean>,
 ): Promise<void> {
-  const url = new URL(req.url ?? '/', 'http://local');
+  // Origin-form only: `//x` would otherwise parse as a host (and `//` not at all).
+  const url = new URL(`http://local${(req.url ?? '/').startsWith('/') ? req.url : `/${req.url}`}`);
   if (applyCors(req, res)) return;
   if (extraRoutes && (await extraRoutes(req, res, url))) return;
   const method = (req.method ?? 'GET').toUpperCase();

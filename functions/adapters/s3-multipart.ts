@@ -46,6 +46,11 @@ export class S3MultipartStore implements MultipartStore {
     );
   }
 
+  /**
+   * A loop of our own on IsTruncated, not the SDK's `paginateListParts`: S3 answers the last page
+   * with NextPartNumberMarker "0" rather than none, which the generic paginator takes as a token
+   * and restarts from the first page, forever (aws-sdk-go-v2#1140, aws-sdk-rust#1143).
+   */
   async listParts(key: string, uploadId: string): Promise<StoredPart[] | undefined> {
     const parts: StoredPart[] = [];
     let marker: string | undefined;

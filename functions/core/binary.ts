@@ -1,5 +1,6 @@
 import type { Binary, Reference } from 'fhir/r4';
-import { badRequest } from './outcome';
+import { requireMediaType } from './media';
+import { badRequest, tooLong } from './outcome';
 import type { VersionRecord } from './ports';
 
 export const DATA_ABSENT_URL = 'http://hl7.org/fhir/StructureDefinition/data-absent-reason';
@@ -24,6 +25,32 @@ const ALLOWED_KEYS = new Set([
 
 // A flat character class (no nested groups): linear on multi-megabyte strings.
 const BASE64 = /^[A-Za-z0-9+/]*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=|[A-Za-z0-9+/]{4})$/;
+
+/** Longest `securityContext.reference` accepted (it travels as the X-Security-Context header). */
+export const MAX_REFERENCE_LENGTH = 1024;
+
+// FHIR references (references.html#literal): a relative `Type/id[/_history/vid]`, or an absolute
+// URI (`https://…/Patient/1`, `urn:uuid:…`) of RFC 3986 characters. Binary contains no resources,
+// so a local `#id` reference cannot resolve.
+const RELATIVE_REFERENCE = /^[A-Z][A-Za-z]{0,63}\/[A-Za-z0-9.-]{1,64}(?:\/_history\/[A-Za-z0-9.-]{1,64})?$/;
+const ABSOLUTE_REFERENCE = /^[A-Za-z][A-Za-z0-9+.-]*:[A-Za-z0-9._~:/?#[\]@!$&'()*+,;=%-]+$/;
+
+/**
+ * C39: `securityContext.reference` (FHIR JSON, X-Security-Context, `$upload`) must be a FHIR
+ * literal reference; anything else (CR/LF, non-ASCII, spaces, `#id`) → 400.
+ */
+export function requireReference(value: string, what: string): string {
+  if (
+    value.length > MAX_REFERENCE_LENGTH ||
+    !(RELATIVE_REFERENCE.test(value) || ABSOLUTE_REFERENCE.test(value))
+  )
+    throw badRequest(
+      `${what} is not a FHIR reference: use Type/id (e.g. "Patient/123"), Type/id/_history/vid, ` +
+        `or an absolute URI of US-ASCII characters, at most ${MAX_REFERENCE_LENGTH} characters.`,
+      'value',
+    );
+  return value;
+}
 
 /** What a write stores: the Binary without data, and the bytes. */
 export interface BinaryContent {
@@ -51,6 +78,7 @@ export function base64DecodedLength(b64: string): number {
 export function binaryFromFhir(
   body: Record<string, unknown>,
   checkSize: (bytes: number) => void,
+  maxResourceBytes: number,
 ): BinaryContent {
   for (const k of Object.keys(body)) {
     if (!ALLOWED_KEYS.has(k)) throw badRequest(`Binary has no element "${k}": remove it.`, 'structure');
@@ -59,6 +87,7 @@ export function binaryFromFhir(
   if (typeof contentType !== 'string' || contentType.trim() === '') {
     throw badRequest('Binary.contentType is required: give the MIME type of the data.', 'required');
   }
+  requireMediaType(contentType, 'Binary.contentType');
   if (
     securityContext !== undefined &&
     (securityContext === null || typeof securityContext !== 'object' || Array.isArray(securityContext))
@@ -67,6 +96,12 @@ export function binaryFromFhir(
       'Binary.securityContext must be a Reference object, e.g. {"reference": "Patient/123"}.',
       'value',
     );
+  }
+  const reference = (securityContext as { reference?: unknown } | undefined)?.reference;
+  if (reference !== undefined) {
+    if (typeof reference !== 'string')
+      throw badRequest('Binary.securityContext.reference must be a string such as "Patient/123".', 'value');
+    requireReference(reference, 'Binary.securityContext.reference');
   }
   if (language !== undefined && typeof language !== 'string')
     throw badRequest('Binary.language must be a code string.', 'value');
@@ -92,6 +127,7 @@ export function binaryFromFhir(
     ...(keptMeta ? { meta: keptMeta } : {}),
     ...(element ? { _data: element } : {}),
   } as Omit<Binary, 'data' | 'id'>;
+  checkResourceSize(resource, maxResourceBytes);
   return { resource, bytes, dataAbsent: absent && data === undefined };
 }
 
@@ -115,6 +151,19 @@ function withoutDataAbsent(value: unknown): { element?: Record<string, unknown>;
   };
 }
 
+/**
+ * C39: everything of a Binary but its data is stored in one DynamoDB item (at most 400 KB) and
+ * copied into notifications, so it is bounded well below that: over the limit → 413.
+ */
+export function checkResourceSize(resource: object, maxResourceBytes: number): void {
+  const n = Buffer.byteLength(JSON.stringify(resource), 'utf8');
+  if (n > maxResourceBytes)
+    throw tooLong(
+      `The Binary's elements other than data take ${n} bytes of JSON; at most ${maxResourceBytes} are accepted ` +
+        '(MAX_RESOURCE_BYTES): shorten meta, securityContext or the extensions.',
+    );
+}
+
 function stripVersioningMeta(meta: NonNullable<Binary['meta']>): Binary['meta'] | undefined {
   const { versionId: _v, lastUpdated: _l, ...rest } = meta;
   return Object.keys(rest).length > 0 ? rest : undefined;
@@ -126,8 +175,12 @@ export function binaryFromRaw(
   securityContext: string | undefined,
   bytes: Uint8Array,
 ): BinaryContent {
-  const resource: Omit<Binary, 'data' | 'id'> = { resourceType: 'Binary', contentType };
-  if (securityContext !== undefined) resource.securityContext = { reference: securityContext };
+  const resource: Omit<Binary, 'data' | 'id'> = {
+    resourceType: 'Binary',
+    contentType: requireMediaType(contentType, 'Content-Type'),
+  };
+  if (securityContext !== undefined)
+    resource.securityContext = { reference: requireReference(securityContext, 'X-Security-Context') };
   return { resource, bytes, dataAbsent: false };
 }
 

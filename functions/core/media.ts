@@ -1,3 +1,4 @@
+import { parseJsonBody } from './json';
 import { badRequest, notSupported } from './outcome';
 import type { FhirRequest } from './request';
 import { header, queryOne } from './request';
@@ -6,6 +7,33 @@ import { header, queryOne } from './request';
 const FHIR_JSON_TYPES = new Set(['application/fhir+json', 'application/json', 'application/json+fhir']);
 const FHIR_XML_TYPES = new Set(['application/fhir+xml', 'application/xml+fhir']);
 export const FHIR_JSON_CONTENT_TYPE = 'application/fhir+json; charset=utf-8';
+
+/** Longest media type accepted (RFC 6838 caps type and subtype at 127 characters each). */
+export const MAX_MEDIA_TYPE_LENGTH = 256;
+
+// RFC 9110 §8.3.1 / §5.6.6: type "/" subtype *( OWS ";" OWS [ name "=" ( token / quoted-string ) ] ).
+// US-ASCII only (obs-text is refused): the value becomes a response header and S3 object metadata.
+const TOKEN = "[!#$%&'*+.^_`|~0-9A-Za-z-]+";
+const QUOTED = '"(?:[\\t \\x21\\x23-\\x5b\\x5d-\\x7e]|\\\\[\\t \\x21-\\x7e])*"';
+const MEDIA_TYPE = new RegExp(`^${TOKEN}/${TOKEN}(?:[ \\t]*;[ \\t]*(?:${TOKEN}=(?:${TOKEN}|${QUOTED}))?)*$`);
+
+/** True when `value` is a media type per RFC 9110 (US-ASCII, at most MAX_MEDIA_TYPE_LENGTH). */
+export const isMediaType = (value: string): boolean =>
+  value.length <= MAX_MEDIA_TYPE_LENGTH && MEDIA_TYPE.test(value);
+
+/**
+ * C39: a content type that will be stored, sent as a header and set on S3 objects must be a
+ * media type; CR/LF, non-ASCII characters or a missing subtype → 400. `what` names the element.
+ */
+export function requireMediaType(value: string, what: string): string {
+  if (!isMediaType(value))
+    throw badRequest(
+      `${what} is not a media type: use type/subtype with optional ; name=value parameters ` +
+        `(RFC 9110 section 8.3.1), US-ASCII only, at most ${MAX_MEDIA_TYPE_LENGTH} characters, e.g. "application/pdf".`,
+      'value',
+    );
+  return value;
+}
 
 /** The bare media type, lower case, without parameters. */
 export function mediaType(contentType: string | undefined): string | undefined {
@@ -97,15 +125,13 @@ export function parseFhirBody(req: FhirRequest): Record<string, unknown> | undef
     );
   }
   if (!isFhirJsonType(ct)) return undefined;
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(Buffer.from(req.body).toString('utf8'));
-  } catch {
+  const json = parseJsonBody(req.body, 'The body');
+  if (json === undefined)
     throw badRequest(
       `The body is not valid JSON although Content-Type is ${mediaType(ct)}: fix the JSON or send it with another Content-Type.`,
       'structure',
     );
-  }
+  const parsed = json.value;
   if (
     parsed !== null &&
     typeof parsed === 'object' &&

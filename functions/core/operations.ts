@@ -15,7 +15,7 @@ export function readWriteBody(req: FhirRequest, deps: CoreDeps): { content: Bina
   const checkSize = directSizeCheck(deps);
   const fhirBody = parseFhirBody(req);
   if (fhirBody) {
-    const content = binaryFromFhir(fhirBody, checkSize);
+    const content = binaryFromFhir(fhirBody, checkSize, deps.config.maxResourceBytes);
     if (content.dataAbsent) throw dataLeftOut(req, deps.config.maxDirectBytes);
     return { content, fhir: true };
   }

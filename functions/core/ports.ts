@@ -106,6 +106,8 @@ export interface CoreConfig {
   presignGetSeconds: number;
   /** Seconds before an uncommitted blob is reclaimed. */
   intentTtlSeconds: number;
+  /** Largest JSON of a Binary without its data (meta, securityContext, extensions) (C39). */
+  maxResourceBytes: number;
 }
 
 export interface CoreDeps {

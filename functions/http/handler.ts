@@ -63,12 +63,13 @@ export function fhirHandler(operation: string, access: Access, op: Operation) {
       },
     })
     .handler(async (event) => {
-      const req = toFhirRequest(event);
+      const deps = appDeps();
+      const req = toFhirRequest(event, deps.appConfig.publicBaseUrl);
       if (access !== 'public' && !req.principal)
         throw unauthorized('A Bearer token is required: send Authorization: Bearer <JWT>.');
       const org = requireId(req.params.organizationId, 'organizationId');
       authorize(req.principal, org, access);
-      const res = await op(req, appDeps());
+      const res = await op(req, deps);
       const s = state.get(event);
       if (s) s.res = res;
       return toHttpResult(req, res);

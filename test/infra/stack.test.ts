@@ -424,16 +424,33 @@ describe('#14: the stack in production', () => {
     });
   });
 
-  test('#14.8: every log group keeps one year by default and the logRetention prop sets them all', () => {
-    for (const g of Object.values(template.findResources('AWS::Logs::LogGroup')))
-      expect(g.Properties.RetentionInDays).toBe(365);
-    const other = testApp();
-    const s = new FhirBinaryStack(other, 'Retention', {
+  /** A second stack with the optional props set (no cdk-nag: the main stack covers it). */
+  let configured: Template;
+  beforeAll(() => {
+    const s = new FhirBinaryStack(testApp(), 'Configured', {
       issuer: 'https://issuer.example.com/',
       audience: 'a',
       logRetention: logs.RetentionDays.SIX_YEARS,
+      publicBaseUrl: 'https://api.example.org/binary/',
     });
-    const groups = Object.values(Template.fromStack(s).findResources('AWS::Logs::LogGroup'));
+    configured = Template.fromStack(s);
+  });
+
+  test('#14.7 (C1): publicBaseUrl reaches every API function as PUBLIC_BASE_URL; unset, none has it', () => {
+    const env = (t: Template) =>
+      routes.map((r) => {
+        const fns = Object.values(t.findResources('AWS::Lambda::Function'));
+        return fns.filter((f) => f.Properties.Description === `FHIR Binary: ${r.name}`)[0]?.Properties
+          .Environment.Variables.PUBLIC_BASE_URL;
+      });
+    expect(new Set(env(configured))).toEqual(new Set(['https://api.example.org/binary']));
+    expect(new Set(env(template))).toEqual(new Set([undefined]));
+  });
+
+  test('#14.8: every log group keeps one year by default and the logRetention prop sets them all', () => {
+    for (const g of Object.values(template.findResources('AWS::Logs::LogGroup')))
+      expect(g.Properties.RetentionInDays).toBe(365);
+    const groups = Object.values(configured.findResources('AWS::Logs::LogGroup'));
     expect(groups.length).toBeGreaterThan(routes.length / 2);
     for (const g of groups) expect(g.Properties.RetentionInDays).toBe(2192);
     expect(() => retentionDays('2000')).toThrow(/logRetentionDays must be one of/);
