@@ -9,8 +9,10 @@ import {
   statSync,
 } from 'node:fs';
 import { open, rename, writeFile } from 'node:fs/promises';
+import { request as httpRequest, type IncomingMessage } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import { basename, join, resolve } from 'node:path';
-import { Readable, Transform } from 'node:stream';
+import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type {
   UploadStartDocument,
@@ -97,6 +99,15 @@ const CONTENT_TYPES: Record<string, string> = {
 export const guessContentType = (file: string) =>
   CONTENT_TYPES[file.split('.').pop()?.toLowerCase() ?? ''] ?? 'application/octet-stream';
 
+/**
+ * Reads a response's body to its end. A body left unread keeps its keep-alive connection in the
+ * middle of a message, and when the server later closes that idle connection, Node 22's fetch
+ * (undici) fails an internal assertion and ends the process (seen with the 307 of a download).
+ */
+async function drain(res: Response): Promise<void> {
+  await res.arrayBuffer().catch(() => undefined);
+}
+
 /** Why a FHIR request failed, from its OperationOutcome when it has one. */
 async function failure(res: Response, what: string, text?: string): Promise<TransferError> {
   let why = `${res.status} ${res.statusText}`;
@@ -156,7 +167,7 @@ export async function uploadFile(o: UploadOptions): Promise<UploadResult> {
       if (res.ok) {
         doc = (await res.json()) as UploadDoc;
         state = saved;
-      }
+      } else await drain(res);
       // 404: expired or finished elsewhere; start over.
     }
   }
@@ -208,6 +219,7 @@ export async function uploadFile(o: UploadOptions): Promise<UploadResult> {
           try {
             // Only the presigned URL authorizes the PUT: the token never goes to S3.
             const res = await fetch(part.url, { method: 'PUT', body: buf, signal: o.signal });
+            await drain(res);
             if (!res.ok) throw new TransferError(`part ${part.partNumber}: S3 answered ${res.status}`);
             break;
           } catch (e) {
@@ -231,6 +243,7 @@ export async function uploadFile(o: UploadOptions): Promise<UploadResult> {
   // records its progress; asking again resumes it.
   let res = await fetch(state!.completeUrl, { method: 'POST', headers: auth, signal: o.signal });
   for (let attempt = 1; attempt < 6 && res.status >= 502 && res.status <= 504; attempt++) {
+    await drain(res);
     await new Promise((r) => setTimeout(r, 2000 * attempt));
     res = await fetch(state!.completeUrl, { method: 'POST', headers: auth, signal: o.signal });
   }
@@ -241,6 +254,7 @@ export async function uploadFile(o: UploadOptions): Promise<UploadResult> {
     if (!retryable) rmSync(statePath, { force: true });
     throw await failure(res, 'Completing the upload', text);
   }
+  await drain(res);
   rmSync(statePath, { force: true });
   const vid = /"(\d+)"/.exec(res.headers.get('etag') ?? '')?.[1];
   const location = res.headers.get('location') ?? `${o.base}/Binary/${doc.id}/_history/${vid}`;
@@ -256,19 +270,32 @@ export interface DownloadOptions {
   onProgress?: (p: Progress) => void;
 }
 
+/**
+ * A GET whose body streams through node:http(s). Not fetch: moto closes the connection after each
+ * response, and Node 22's fetch (undici) fails an internal assertion and ends the process when
+ * such a connection ends while a slow consumer (a file being written) has paused the body.
+ */
+function get(url: string, headers: Record<string, string>, signal?: AbortSignal): Promise<IncomingMessage> {
+  return new Promise((resolve, reject) => {
+    const req = (url.startsWith('https:') ? httpsRequest : httpRequest)(url, { headers, signal }, resolve);
+    req.on('error', reject);
+    req.end();
+  });
+}
+
 /** C19: reads the raw bytes, following a 307 to S3 without the token, streaming to the file. */
 export async function downloadFile(o: DownloadOptions): Promise<{ file: string; bytes: number }> {
   const url = `${o.base}/Binary/${encodeURIComponent(o.id)}`;
-  let res = await fetch(url, {
-    headers: { authorization: `Bearer ${o.token}`, accept: '*/*' },
-    redirect: 'manual',
-    signal: o.signal,
-  });
-  if (res.status === 307 || res.status === 302) {
-    res = await fetch(res.headers.get('location')!, { signal: o.signal });
+  let res = await get(url, { authorization: `Bearer ${o.token}`, accept: '*/*' }, o.signal);
+  if (res.statusCode === 307 || res.statusCode === 302) {
+    res.resume();
+    res = await get(res.headers.location!, {}, o.signal);
   }
-  if (res.status !== 200 || !res.body) throw await failure(res, `Reading Binary/${o.id}`);
-  const total = Number(res.headers.get('content-length') ?? 0);
+  if (res.statusCode !== 200) {
+    const text = Buffer.concat(await res.toArray()).toString('utf8');
+    throw await failure(new Response(text, { status: res.statusCode }), `Reading Binary/${o.id}`, text);
+  }
+  const total = Number(res.headers['content-length'] ?? 0);
   const file = o.out ?? basename(o.id);
   let done = 0;
   const count = new Transform({
@@ -279,7 +306,7 @@ export async function downloadFile(o: DownloadOptions): Promise<{ file: string; 
     },
   });
   const tmp = `${file}.part`;
-  await pipeline(Readable.fromWeb(res.body as never), count, createWriteStream(tmp), { signal: o.signal });
+  await pipeline(res, count, createWriteStream(tmp), { signal: o.signal });
   await rename(tmp, file);
   return { file, bytes: done };
 }

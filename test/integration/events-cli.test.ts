@@ -11,15 +11,12 @@ function startEventsCli(
   org: string,
   ...flags: string[]
 ): { child: ChildProcess; lines: string[]; stderr: () => string } {
-  const child = spawn(
-    join(root, 'node_modules', '.bin', 'tsx'),
-    ['clients/events.ts', '--org', org, ...flags],
-    {
-      cwd: root,
-      env: process.env, // AWS_ENDPOINT_URL and TOPIC_ARN of the run's moto override .local/endpoint.json
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
+  // What `npm run events` execs: node with the tsx loader, so the signal reaches the CLI itself.
+  const child = spawn(process.execPath, ['--import', 'tsx', 'clients/events.ts', '--org', org, ...flags], {
+    cwd: root,
+    env: process.env, // AWS_ENDPOINT_URL and TOPIC_ARN of the run's moto override .local/endpoint.json
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const lines: string[] = [];
   let out = '';
   let err = '';

@@ -31,7 +31,8 @@ function runCli(
 ): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const root = join(__dirname, '..', '..');
   return new Promise((resolve, reject) => {
-    const child = spawn(join(root, 'node_modules', '.bin', 'tsx'), ['clients/binary-cli.ts', ...args], {
+    // What `npm run binary` runs (without npm in between): node with the tsx loader.
+    const child = spawn(process.execPath, ['--import', 'tsx', 'clients/binary-cli.ts', ...args], {
       cwd: root,
       env: { ...process.env, PATH: `${join(root, 'node_modules', '.bin')}:${process.env.PATH}`, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -175,6 +176,7 @@ describe('C37 binary CLI', () => {
     expect(up.code).toBe(0);
     const id = new RegExp(`^${s.base}/Binary/([^/]+)/_history/1$`).exec(up.stdout.trim())![1]!;
     const down = await runCli(['download', id, '--org', s.org, '-o', 'copy.bin'], env);
+    expect(down.stderr).toBe('');
     expect(down.code).toBe(0);
     expect(sha(readFileSync(join(work, 'copy.bin')))).toBe(sha(bytes));
   });
