@@ -1,5 +1,5 @@
 /**
- * Three tiers (docs/ARCHITECTURE.md, "Tests"):
+ * Three tiers (docs/ARCHITECTURE.md, Tests):
  * - unit: pure code and the in-memory adapters; no emulator, no network (`npm run test:unit`).
  * - infra: the CDK template, synthesized in memory without bundling (`npm run test:infra`).
  * - integration: the handlers through HTTP against moto, which globalSetup starts once for the
@@ -25,7 +25,12 @@ const shared = {
 module.exports = {
   testTimeout: 60000,
   projects: [
-    { ...shared, displayName: 'unit', roots: ['<rootDir>/test/unit'] },
+    {
+      ...shared,
+      displayName: 'unit',
+      roots: ['<rootDir>/test/unit'],
+      setupFiles: ['<rootDir>/test/support/unit-env.ts'],
+    },
     { ...shared, displayName: 'infra', roots: ['<rootDir>/test/infra'] },
     {
       ...shared,

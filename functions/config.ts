@@ -1,5 +1,6 @@
 import type { CoreConfig } from './core/ports';
 import type { UploadConfig } from './core/upload-ports';
+import { MAX_DIRECT_BODY_BYTES } from './limits';
 
 const MiB = 1024 * 1024;
 
@@ -76,10 +77,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     topicArn: env.TOPIC_ARN || undefined,
     tableStreamArn: env.TABLE_STREAM_ARN || undefined,
     core: {
-      maxDirectBytes: intFrom(env, 'MAX_DIRECT_BYTES', 4 * MiB),
+      // C13: never above what API Gateway and Lambda can carry (functions/limits.ts).
+      maxDirectBytes: Math.min(
+        intFrom(env, 'MAX_DIRECT_BYTES', MAX_DIRECT_BODY_BYTES),
+        MAX_DIRECT_BODY_BYTES,
+      ),
       maxInlineBytes: intFrom(env, 'MAX_INLINE_BYTES', 4 * MiB),
       presignGetSeconds: Math.min(intFrom(env, 'PRESIGN_GET_SECONDS', 300), 300),
       intentTtlSeconds: intFrom(env, 'INTENT_TTL_SECONDS', 3600),
+      commitReserveMs: intFrom(env, 'COMMIT_RESERVE_MS', 3000),
       // Far below DynamoDB's 400 KB item, which holds this JSON beside the keys and indexes.
       maxResourceBytes: intFrom(env, 'MAX_RESOURCE_BYTES', 64 * 1024),
     },
@@ -91,6 +97,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       // Emulators (moto) copy the whole object for every ranged GET: one stream there.
       verifyRangeBytes: intFrom(env, 'UPLOAD_VERIFY_RANGE_BYTES', env.AWS_ENDPOINT_URL ? 0 : 16 * MiB),
       verifyParallel: intFrom(env, 'UPLOAD_VERIFY_PARALLEL', 4),
+      verifyCheckpointBytes: intFrom(env, 'UPLOAD_VERIFY_CHECKPOINT_BYTES', 128 * MiB),
+      verifyReserveMs: intFrom(env, 'UPLOAD_VERIFY_RESERVE_MS', 6000),
     },
   };
 }

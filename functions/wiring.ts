@@ -80,8 +80,9 @@ export interface AppDeps extends UploadDeps {
 }
 
 function depsOf(w: Components): AppDeps {
-  // `now` and `newId` stay unset: the core's defaults (system clock, random ids).
-  const view: { [K in Exclude<keyof AppDeps, 'now' | 'newId'>]: () => AppDeps[K] } = {
+  // `now` and `newId` stay unset: the core's defaults (system clock, random ids); the HTTP
+  // handler adds each invocation's `remainingMs`.
+  const view: { [K in Exclude<keyof AppDeps, 'now' | 'newId' | 'remainingMs'>]: () => AppDeps[K] } = {
     appConfig: () => w.appConfig,
     clients: () => w.clients,
     config: () => w.appConfig.core,

@@ -17,7 +17,7 @@ export interface StreamPollerOptions {
   /** The Lambda handler to drive (the emitter). */
   handler: StreamHandler;
   /**
-   * Name of this consumer: its checkpoint is the item `CHECKPOINT#{name}#{shardId}` in the table,
+   * Name of this consumer: its checkpoint is an item of the table per shard (`keys.checkpoint`),
    * so a restarted poller of the same name resumes where the last one stopped.
    * @default 'emitter'
    */

@@ -30,7 +30,7 @@ export function makeClients(config: AwsTarget): AwsClients {
     ...common,
     forcePathStyle: config.endpoint !== undefined,
     // Flexible checksums are computed only where S3 requires them: moto and presigned part
-    // uploads from browsers then agree with the SDK (docs/ARCHITECTURE.md, toolchain facts).
+    // uploads from browsers then agree with the SDK (docs/ARCHITECTURE.md, Toolchain facts).
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
   });

@@ -51,12 +51,46 @@ export function isJsonType(ct: string | undefined): boolean {
   return t !== undefined && (t === 'application/json' || t.endsWith('+json'));
 }
 
-/** Media ranges from an Accept header, without q-values (we never need to rank them). */
-function acceptList(req: FhirRequest): string[] {
-  return (header(req, 'accept') ?? '')
-    .split(',')
-    .map((p) => mediaType(p))
-    .filter((p): p is string => p !== undefined);
+/** The FHIR version this server speaks, as the `fhirVersion` media type parameter names it (http.html#version-parameter). */
+export const FHIR_VERSION_PARAM = '4.0';
+
+interface MediaRange {
+  type: string;
+  /** The `fhirVersion` parameter, when given. */
+  fhirVersion?: string;
+}
+
+/** Media ranges from an Accept header with their fhirVersion, without q-values (never ranked). */
+function acceptRanges(req: FhirRequest): MediaRange[] {
+  return (header(req, 'accept') ?? '').split(',').flatMap((p) => {
+    const type = mediaType(p);
+    if (type === undefined) return [];
+    const v = /;\s*fhirversion\s*=\s*"?([^;",\s]+)/i.exec(p)?.[1];
+    return [{ type, ...(v !== undefined ? { fhirVersion: v } : {}) }];
+  });
+}
+
+/** R4 is 4.0 (4.0.1 also names it); any other fhirVersion is a version this server cannot produce. */
+const otherVersion = (r: MediaRange) =>
+  r.fhirVersion !== undefined && r.fhirVersion !== FHIR_VERSION_PARAM && !r.fhirVersion.startsWith('4.0.');
+
+/**
+ * Accept ranges this server can serve as FHIR: those asking for FHIR XML or another fhirVersion
+ * are left out; when nothing is left of a non-empty Accept, 406 (C4).
+ */
+function usableAccept(req: FhirRequest): string[] {
+  const all = acceptRanges(req);
+  const usable = all.filter((r) => !FHIR_XML_TYPES.has(r.type) && !otherVersion(r)).map((r) => r.type);
+  if (all.length > 0 && usable.length === 0) {
+    const versions = all.filter(otherVersion).map((r) => r.fhirVersion);
+    throw notSupported(
+      406,
+      versions.length > 0
+        ? `fhirVersion=${versions.join(', ')} is not served: this is an R4 server; ask for application/fhir+json; fhirVersion=${FHIR_VERSION_PARAM} (or no fhirVersion).`
+        : 'FHIR XML is not supported: ask for application/fhir+json.',
+    );
+  }
+  return usable;
 }
 
 const FORMAT_JSON = new Set(['json', 'application/json', 'application/fhir+json', 'application/json+fhir']);
@@ -82,10 +116,7 @@ export function requireJsonFormat(req: FhirRequest): void {
       throw notSupported(406, `_format=${format} is not supported: use _format=json.`);
     return;
   }
-  const accept = acceptList(req);
-  if (accept.length > 0 && accept.every((a) => FHIR_XML_TYPES.has(a))) {
-    throw notSupported(406, 'FHIR XML is not supported: ask for application/fhir+json.');
-  }
+  usableAccept(req);
 }
 
 /**
@@ -98,11 +129,8 @@ export function wantsFhirJson(req: FhirRequest, storedContentType: string | unde
     requireJsonFormat(req);
     return true;
   }
-  const accept = acceptList(req);
+  const accept = usableAccept(req);
   if (accept.some((a) => a === 'application/fhir+json' || a === 'application/json+fhir')) return true;
-  if (accept.length > 0 && accept.every((a) => FHIR_XML_TYPES.has(a))) {
-    throw notSupported(406, 'FHIR XML is not supported: ask for application/fhir+json or the raw content.');
-  }
   if (accept.includes('application/json')) return !isJsonType(storedContentType);
   return false;
 }

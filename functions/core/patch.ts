@@ -1,7 +1,7 @@
 import jsonPatch, { type Operation } from 'fast-json-patch';
 import type { Binary } from 'fhir/r4';
 import { binaryFromFhir, toFhir } from './binary';
-import { ifMatchVid } from './conditional';
+import { checkIfMatch, ifMatchVid } from './conditional';
 import { requireId } from './ids';
 import { parseJsonBody } from './json';
 import { mediaType, requireJsonFormat } from './media';
@@ -88,7 +88,13 @@ export async function patchBinary(req: FhirRequest, deps: CoreDeps): Promise<Fhi
   requireJsonFormat(req);
   const ops = parsePatch(req);
   const ifMatch = ifMatchVid(req);
-  requireLive(id, await deps.repo.current(org, id));
+  const current = requireLive(id, await deps.repo.current(org, id));
+  if (ops.length === 0) {
+    // An empty patch changes nothing: no version, no notification; the current version answers.
+    checkIfMatch(ifMatch, current);
+    const unchanged = { ...current, created: false };
+    return writeResponse(req, unchanged, await responseBytes(req, deps, unchanged, undefined), true);
+  }
   const withData = touchesData(ops);
 
   let staged: Pick<PreparedContent, 'size' | 'blobKey' | 'sha256' | 'intentKey'> | undefined;

@@ -150,6 +150,13 @@ export function matchesLastUpdated(f: LastUpdatedFilter, instant: string): boole
   return f.exclude.every((x) => instant < x.lo || instant >= x.hi);
 }
 
+/** Parameters that take one value: a repeat is ambiguous, so 400 rather than a guess (C24, C25). */
+export function requireSingle(params: Record<string, string[]>, names: string[]): void {
+  for (const n of names)
+    if ((params[n]?.length ?? 0) > 1)
+      throw badRequest(`${n} was given ${params[n]!.length} times: give it once.`, 'invalid');
+}
+
 /** Opaque paging cursor: base64url of the index position the next page continues after. */
 export const encodeCursor = (position: string) => Buffer.from(position, 'utf8').toString('base64url');
 

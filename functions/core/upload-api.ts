@@ -48,7 +48,12 @@ export interface UploadStatusDocument {
   size: number;
   partSize: number;
   partCount: number;
-  state: 'uploading' | 'assembled';
+  /** `completed`: the version exists (`location`); a resent completion answers the same. */
+  state: 'uploading' | 'assembled' | 'completed';
+  /** Bytes of the declared sha256 checked so far, while a completion verifies. */
+  verifiedBytes?: number;
+  /** The committed version, once completed. */
+  location?: string;
   uploaded: { partNumber: number; size: number }[];
   parts: UploadPartUrl[];
   expiresAt: string;

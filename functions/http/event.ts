@@ -32,6 +32,7 @@ export function toFhirRequest(event: HttpEvent, publicBaseUrl?: string): FhirReq
   const claims = event.requestContext.authorizer?.jwt?.claims;
   return {
     method: event.requestContext.http.method.toUpperCase(),
+    path: event.rawPath,
     params,
     query,
     headers,
@@ -56,7 +57,12 @@ function decodePathSegment(name: string, raw: string): string {
 /** The core's response → an HTTP API result; bytes travel base64-encoded, HEAD carries no body. */
 export function toHttpResult(req: Pick<FhirRequest, 'method'>, res: FhirResponse): HttpResult {
   const headers = { ...res.headers };
-  if (req.method === 'HEAD') return { statusCode: res.status, headers };
+  if (req.method === 'HEAD') {
+    // C9: HEAD answers GET's headers, Content-Length included, for FHIR JSON as for raw bytes.
+    if (res.json !== undefined)
+      headers['Content-Length'] = String(Buffer.byteLength(JSON.stringify(res.json)));
+    return { statusCode: res.status, headers };
+  }
   if (res.json !== undefined) return { statusCode: res.status, headers, body: JSON.stringify(res.json) };
   if (res.bytes !== undefined) {
     return {

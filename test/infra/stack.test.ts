@@ -3,8 +3,9 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { AwsSolutionsChecks, HIPAASecurityChecks } from 'cdk-nag';
-import { routes, scopesFor } from '../../functions/routes';
+import { defaultRoute, routes, scopesFor } from '../../functions/routes';
 import { buildApp } from '../../infra/app';
+import { bucketCorsRules } from '../../infra/bucket-cors';
 import { consumerPresent, STREAM_CONSUMERS } from '../../infra/events';
 import { retentionDays } from '../../infra/retention';
 import { FhirBinaryStack } from '../../infra/stack';
@@ -95,7 +96,7 @@ describe('API (C2)', () => {
 
   test('one API route per table entry, with the JWT authorizer and the scopes of its access', () => {
     const all = template.findResources('AWS::ApiGatewayV2::Route');
-    expect(Object.keys(all)).toHaveLength(routes.length);
+    expect(Object.keys(all)).toHaveLength(routes.length + 1); // + $default (C40)
     for (const r of routes) {
       const expected =
         r.access === 'public'
@@ -119,6 +120,20 @@ describe('API (C2)', () => {
       const uri = integrations[integrationId.Ref]!.Properties.IntegrationUri;
       expect(uri).toEqual({ 'Fn::GetAtt': [logicalIdOf(fnOf(r.name).fn), 'Arn'] });
     }
+  });
+
+  test('C40: a $default route without authorizer targets the fallback function, which touches no data', () => {
+    const route = Object.values(template.findResources('AWS::ApiGatewayV2::Route')).find(
+      (x) => x.Properties.RouteKey === '$default',
+    )!;
+    expect(route.Properties.AuthorizationType).toBe('NONE');
+    const integrationId = (route.Properties.Target['Fn::Join'][1] as unknown[])[1] as { Ref: string };
+    const uri = template.findResources('AWS::ApiGatewayV2::Integration')[integrationId.Ref]!.Properties
+      .IntegrationUri;
+    const fallback = fnOf(defaultRoute.name);
+    expect(uri).toEqual({ 'Fn::GetAtt': [logicalIdOf(fallback.fn), 'Arn'] });
+    const actions = statementsOf(template, fallback).flatMap((x) => x.actions);
+    expect(actions.filter((a) => /^(dynamodb|s3|kms):/.test(a))).toEqual([]);
   });
 
   test('JWT authorizer: issuer and audience from the props (context values)', () => {
@@ -148,7 +163,7 @@ describe('API (C2)', () => {
 });
 
 describe('functions', () => {
-  const names = [...new Set(routes.map((r) => r.name))];
+  const names = [...new Set(routes.map((r) => r.name)), defaultRoute.name];
   const consumers = STREAM_CONSUMERS.filter(consumerPresent);
 
   test('one function per route name (HEAD and GET share one), plus the stream consumers present', () => {
@@ -307,18 +322,21 @@ describe('storage', () => {
     });
   });
 
-  test('C28: bucket CORS lets the configured origins PUT parts and read the ETag', () => {
+  test('C28, #14.5: bucket CORS (infra/bucket-cors.ts): presigned GET/HEAD from any origin, PUT only from the configured ones', () => {
     template.hasResourceProperties('AWS::S3::Bucket', {
       CorsConfiguration: {
         CorsRules: [
-          Match.objectLike({
-            AllowedMethods: Match.arrayWith(['PUT']),
-            AllowedOrigins: [ORIGIN],
-            ExposedHeaders: ['ETag'],
-          }),
+          // After the 307 of a large read the browser sends `Origin: null`: only `*` matches it.
+          Match.objectLike({ AllowedMethods: ['GET', 'HEAD'], AllowedOrigins: ['*'] }),
+          Match.objectLike({ AllowedMethods: ['PUT'], AllowedOrigins: [ORIGIN], ExposedHeaders: ['ETag'] }),
         ],
       },
     });
+    // The local S3 stand-in gets the same rules (local/provision.ts).
+    expect(bucketCorsRules([ORIGIN]).map((r) => [r.allowedMethods, r.allowedOrigins])).toEqual([
+      [['GET', 'HEAD'], ['*']],
+      [['PUT'], [ORIGIN]],
+    ]);
   });
 
   test('both buckets, both topics and the failure queue refuse requests without TLS', () => {

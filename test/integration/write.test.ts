@@ -143,30 +143,6 @@ describe('C7/C11/C13 bad input stores nothing', () => {
     await expectOutcome(res, 400, 'required');
   });
 
-  test('C13: 4 MiB + 1 byte direct → 413 naming $upload (raw and FHIR JSON)', async () => {
-    const big = new Uint8Array(4 * 1024 * 1024 + 1);
-    const oo = await expectOutcome(
-      await s.fetch('/Binary', {
-        method: 'POST',
-        headers: { 'content-type': 'application/octet-stream' },
-        body: big,
-      }),
-      413,
-      'too-long',
-    );
-    expect(oo.issue[0]!.diagnostics).toContain('$upload');
-    const oo2 = await expectOutcome(
-      await s.fetch('/Binary', {
-        method: 'POST',
-        headers: FHIR,
-        body: JSON.stringify({ resourceType: 'Binary', contentType: 'x/y', data: b64(big) }),
-      }),
-      413,
-      'too-long',
-    );
-    expect(oo2.issue[0]!.diagnostics).toContain('$upload');
-  });
-
   test('C20: FHIR body id missing or different from the URL → 400', async () => {
     await expectOutcome(
       await s.fetch('/Binary/abc', { method: 'PUT', headers: FHIR, body: binary() }),

@@ -64,6 +64,7 @@ test('C22/C21: a patch that loses a race is re-applied to the new head, so no ch
       maxInlineBytes: 100,
       presignGetSeconds: 300,
       intentTtlSeconds: 60,
+      commitReserveMs: 0,
       maxResourceBytes: 65536,
     },
   };
