@@ -55,7 +55,7 @@ export interface OperationDef {
   permission: Permission;
   /** What the function serving it may do (IAM grants, infra/permissions.ts). */
   capabilities: Capability[];
-  /** Its CapabilityStatement entry; none for the CapabilityStatement itself. */
+  /** Its CapabilityStatement entry; none for the conformance resources themselves. */
   capability?: CapabilityEntry;
   /** Module (relative to functions/) exporting `handler`; one Lambda function per module. */
   module: string;
@@ -169,6 +169,28 @@ export const operations: OperationDef[] = [
     // The CapabilityStatement (C27) touches no data.
     capabilities: NONE,
     module: 'handlers/metadata',
+  },
+  // What the CapabilityStatement links to, public like it (C27).
+  {
+    name: 'operation-definition',
+    routes: [at(GET, '/OperationDefinition/{id}')],
+    permission: 'public',
+    capabilities: NONE,
+    module: 'handlers/operation-definition',
+  },
+  {
+    name: 'search-parameter',
+    routes: [at(GET, '/SearchParameter/{id}')],
+    permission: 'public',
+    capabilities: NONE,
+    module: 'handlers/search-parameter',
+  },
+  {
+    name: 'smart-configuration',
+    routes: [at(GET, '/.well-known/smart-configuration')],
+    permission: 'public',
+    capabilities: NONE,
+    module: 'handlers/smart-configuration',
   },
   // $upload (C28–C30). Status hands out PUT URLs, so it needs the permission of the write it
   // belongs to (a new Binary or a new version).

@@ -1,6 +1,8 @@
+import { createHash } from 'node:crypto';
 import type { CapabilityStatement, CapabilityStatementRestResourceOperation } from 'fhir/r4';
-import { requireJsonFormat } from './media';
-import type { FhirRequest, FhirResponse } from './request';
+import { operationDefinitionUrl, searchParameterUrl } from './definitions';
+import { FHIR_JSON_CONTENT_TYPE, FHIR_VERSION_PARAM, requireJsonFormat } from './media';
+import { type FhirRequest, type FhirResponse, header } from './request';
 import { fhirJson } from './response';
 import { SEARCH_PARAMS } from './search-params';
 
@@ -16,11 +18,11 @@ export type Interaction =
   | 'create'
   | 'search-type';
 
-/** What an operation contributes to the CapabilityStatement (C27). */
-export type CapabilityEntry =
-  | { interaction: Interaction }
-  /** A FHIR operation (`$name`); `definition` is its canonical OperationDefinition, if standard. */
-  | { operation: string; definition?: string };
+/**
+ * What an operation contributes to the CapabilityStatement (C27): an interaction, or a FHIR
+ * operation (`$name`, its OperationDefinition from core/definitions.ts).
+ */
+export type CapabilityEntry = { interaction: Interaction } | { operation: string };
 
 /** What the CapabilityStatement needs of an operation: its declared entry (functions/routes.ts). */
 export interface CapabilityShape {
@@ -46,7 +48,7 @@ export interface DirectLimits {
 }
 
 /**
- * C27: the CapabilityStatement, derived from the route table so it always states exactly what
+ * C27: the CapabilityStatement, derived from the operation table so it always states exactly what
  * is deployed: an operation added to functions/routes.ts shows up here without further edits.
  */
 export function capabilityStatement(
@@ -56,15 +58,11 @@ export function capabilityStatement(
 ): CapabilityStatement {
   const entries = ops.flatMap((o) => (o.capability ? [o.capability] : []));
   const interactions = new Set(entries.flatMap((e) => ('interaction' in e ? [e.interaction] : [])));
-  const definitions = new Map<string, string | undefined>();
-  for (const e of entries)
-    if ('operation' in e) definitions.set(e.operation, e.definition ?? definitions.get(e.operation));
-  const operation: CapabilityStatementRestResourceOperation[] = [...definitions.keys()]
-    .sort()
-    .map((name) => ({
-      name,
-      definition: definitions.get(name) ?? `${baseUrl}/OperationDefinition/Binary-${name}`,
-    }));
+  const operations = [...new Set(entries.flatMap((e) => ('operation' in e ? [e.operation] : [])))].sort();
+  const operation: CapabilityStatementRestResourceOperation[] = operations.map((name) => ({
+    name,
+    definition: operationDefinitionUrl(baseUrl, name),
+  }));
   const searchable = interactions.has('search-type');
   return {
     resourceType: 'CapabilityStatement',
@@ -93,8 +91,7 @@ export function capabilityStatement(
           ],
           description:
             'Bearer JWT with the organizations claim naming the tenant and SMART system scopes: ' +
-            'system/Binary.read for reads, system/Binary.write for writes, system/Binary.* for both, ' +
-            'or SMART v2 (system/Binary.rs, system/Binary.cruds, …); user/ and * alike.',
+            'system/Binary.read (or .rs) for reads, system/Binary.write (or .cud) for writes, system/Binary.* for both.',
         },
         resource: [
           {
@@ -121,7 +118,7 @@ export function capabilityStatement(
                   searchParam: SEARCH_PARAMS.map(({ name, type, definition, documentation }) => ({
                     name,
                     type,
-                    definition,
+                    definition: searchParameterUrl(baseUrl, definition),
                     documentation,
                   })),
                 }
@@ -134,10 +131,22 @@ export function capabilityStatement(
   };
 }
 
-/** GET [base]/metadata: public (C2), so clients can discover the service before they log in. */
+/** The metadata Content-Type names the FHIR version (http.html#version-parameter). */
+export const METADATA_CONTENT_TYPE = `${FHIR_JSON_CONTENT_TYPE}; fhirVersion=${FHIR_VERSION_PARAM}`;
+
+/**
+ * GET [base]/metadata: public (C2), so clients can discover the service before they log in. The
+ * ETag is a digest of the statement, so a client revalidates with If-None-Match (304).
+ */
 export function metadata(ops: CapabilityShape[], limits?: DirectLimits) {
   return async (req: FhirRequest): Promise<FhirResponse> => {
     requireJsonFormat(req);
-    return fhirJson(200, capabilityStatement(ops, req.baseUrl, limits));
+    const cs = capabilityStatement(ops, req.baseUrl, limits);
+    const digest = createHash('sha256').update(JSON.stringify(cs)).digest('base64url').slice(0, 22);
+    const headers = { ETag: `W/"${digest}"`, 'Content-Type': METADATA_CONTENT_TYPE };
+    const inm = header(req, 'if-none-match');
+    if (inm?.split(',').some((t) => t.trim() === '*' || t.trim().replace(/^W\//, '') === `"${digest}"`))
+      return { status: 304, headers };
+    return fhirJson(200, cs, headers);
   };
 }

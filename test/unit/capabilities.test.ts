@@ -7,21 +7,14 @@ describe('C27 capability derivation', () => {
       { capability: { interaction: 'read' as const } },
       { capability: { operation: 'upload' } },
       { capability: { operation: 'upload' } },
-      {
-        capability: {
-          operation: 'export',
-          definition: 'http://hl7.org/fhir/uv/bulkdata/OperationDefinition/export',
-        },
-      },
+      { capability: { operation: 'export' } },
       {},
     ];
     const cs = capabilityStatement(ops, 'https://x/organizations/o/fhir/4');
     const binary = cs.rest![0]!.resource![0]!;
     expect(binary.interaction).toEqual([{ code: 'read' }]);
     expect(binary.operation!.map((o) => o.name)).toEqual(['export', 'upload']);
-    expect(binary.operation![0]!.definition).toBe(
-      'http://hl7.org/fhir/uv/bulkdata/OperationDefinition/export',
-    );
+    // Each links the OperationDefinition the server serves below its base (#12.6).
     expect(binary.operation![1]!.definition).toBe(
       'https://x/organizations/o/fhir/4/OperationDefinition/Binary-upload',
     );
@@ -30,7 +23,8 @@ describe('C27 capability derivation', () => {
     expect(binary.updateCreate).toBe(false);
   });
 
-  test('C27: every operation of the table but metadata declares its CapabilityStatement entry', () => {
-    expect(operations.filter((o) => !o.capability).map((o) => o.name)).toEqual(['metadata']);
+  test('C27: every protected operation of the table declares its CapabilityStatement entry', () => {
+    expect(operations.filter((o) => !o.capability && o.permission !== 'public')).toEqual([]);
+    expect(operations.find((o) => o.name === 'read')!.capability).toEqual({ interaction: 'read' });
   });
 });
