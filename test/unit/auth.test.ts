@@ -59,10 +59,12 @@ describe('C2 SMART scopes', () => {
     }
   });
 
-  test('every protected gateway route lists v1 and v2 forms; metadata is public', () => {
+  test('every protected gateway route lists v1 and v2 forms; only conformance resources are public', () => {
     for (const r of routes) {
       if (r.public) {
-        expect(r.path).toMatch(/\/metadata$/);
+        expect(r.path).toMatch(
+          /\/(metadata|OperationDefinition\/\{id\}|SearchParameter\/\{id\}|\.well-known\/smart-configuration)$/,
+        );
         continue;
       }
       expect(r.scopes).toContain('system/Binary.*');
