@@ -64,6 +64,8 @@ export interface OperationDef {
    * a module's function gets the largest of its operations'.
    */
   memoryMB?: number;
+  /** Honours `Idempotency-Key`: a retry gets the first answer without a second write (C41). */
+  idempotent?: boolean;
 }
 
 export const BASE = '/organizations/{organizationId}/fhir/4';
@@ -90,6 +92,7 @@ const GET: Method[] = ['GET', 'HEAD'];
 export const operations: OperationDef[] = [
   {
     name: 'create',
+    idempotent: true,
     routes: [at(['POST'], '/Binary')],
     permission: ['c'],
     capabilities: WRITE,
@@ -114,6 +117,7 @@ export const operations: OperationDef[] = [
   },
   {
     name: 'update',
+    idempotent: true,
     routes: [at(['PUT'], '/Binary/{id}')],
     permission: ['u'],
     capabilities: WRITE,
@@ -122,6 +126,7 @@ export const operations: OperationDef[] = [
   },
   {
     name: 'patch',
+    idempotent: true,
     routes: [at(['PATCH'], '/Binary/{id}')],
     permission: ['u'],
     // A new contentType on unchanged bytes copies the object (C19), by parts when it is large.
@@ -196,6 +201,7 @@ export const operations: OperationDef[] = [
   // belongs to (a new Binary or a new version).
   {
     name: 'upload-start',
+    idempotent: true,
     routes: [at(['POST'], '/Binary/$upload')],
     permission: ['c'],
     capabilities: MULTIPART,
@@ -204,6 +210,7 @@ export const operations: OperationDef[] = [
   },
   {
     name: 'upload-start-id',
+    idempotent: true,
     routes: [at(['POST'], '/Binary/{id}/$upload')],
     permission: ['u'],
     capabilities: MULTIPART,
@@ -220,6 +227,7 @@ export const operations: OperationDef[] = [
   },
   {
     name: 'upload-complete',
+    idempotent: true,
     routes: [at(['POST'], '/Binary/$upload/{uploadId}/complete')],
     permission: ['c', 'u'],
     capabilities: MULTIPART,

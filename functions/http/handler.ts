@@ -13,6 +13,7 @@ import { contractRoutes, defaultRoute, type OperationDef, operationNamed } from 
 import { type AppDeps, appDeps } from '../wiring';
 import { parseCdata } from './audit';
 import { type HttpEvent, type HttpResult, toFhirRequest, toHttpResult } from './event';
+import { idempotencyKey, runIdempotent } from './idempotency';
 
 export type Operation = (req: FhirRequest, deps: AppDeps) => Promise<FhirResponse>;
 
@@ -51,6 +52,8 @@ interface Resolved {
   permission: Permission;
   /** False for the `$default` answers (no `{organizationId}` to authorize against, C40). */
   tenant: boolean;
+  /** C41: the table marks the operation as honouring Idempotency-Key. */
+  idempotent?: boolean;
   params: Record<string, string>;
 }
 
@@ -92,7 +95,14 @@ export function fhirHandler(ops: Record<string, Operation>) {
           'value',
         );
     const def: OperationDef = m.route.def;
-    return { name: def.name, run: m.route.run, permission: def.permission, tenant: true, params: m.params };
+    return {
+      name: def.name,
+      run: m.route.run,
+      permission: def.permission,
+      tenant: true,
+      idempotent: def.idempotent === true,
+      params: m.params,
+    };
   });
 }
 
@@ -139,7 +149,16 @@ function lambdaHandler(resolve: (event: HttpEvent) => Resolved) {
         authorize(req.principal, org, op.permission);
       }
       checkBodySize(req);
-      const res = await op.run(req, withBudget(deps, context));
+      const key = op.idempotent ? idempotencyKey(req) : undefined;
+      const budget = withBudget(deps, context);
+      if (key !== undefined) {
+        const { result, response } = await runIdempotent(op.name, key, req, budget, context, () =>
+          op.run(req, budget),
+        );
+        if (s && response) s.res = response;
+        return result;
+      }
+      const res = await op.run(req, budget);
       if (s) s.res = res;
       return toHttpResult(req, res);
     });
