@@ -1,6 +1,6 @@
 """moto_server, made as faithful as the service needs, for `npm start` and `npm test`.
 
-Three changes to moto 5.2.1 (the version pinned in requirements-moto.txt; any other version is
+Five changes to moto 5.2.1 (the version pinned in requirements-moto.txt; any other version is
 refused, because the patches below replace moto internals):
 
 1. DynamoDB requests are serialized. DynamoDB isolates transactions; moto does not, and
@@ -18,11 +18,16 @@ refused, because the patches below replace moto internals):
    `Access-Control-Allow-Origin: <origin>` to every response (flask-cors), so a browser test could
    never see S3 refuse an origin, and it refuses a preflight when any rule (not every rule)
    misses, so rules for different methods and origins could not be combined.
+5. An unsigned request's form body is always put back as read. To guess the service of a request
+   without an Authorization header (a presigned part URL), moto reads a form-typed body as UTF-8;
+   when it is not UTF-8 the bytes are consumed and never put back, and the request hangs waiting
+   for them (a presigned part PUT of binary bytes from curl, whose default type is the form type).
 
 usage: python3 moto_serial.py HOST PORT
 """
 
 import copy
+import io
 import logging
 import os
 import re
@@ -275,6 +280,26 @@ def _get_cors_headers_other(self):
     return _cors_headers(rule, origin, False) if rule else {}
 
 
+# --- 5. unsigned form bodies --------------------------------------------------------------------
+
+
+def _get_body(self, environ):
+    """moto's DomainDispatcherApplication._get_body, but the bytes it reads always go back."""
+    try:
+        simple_form = environ["CONTENT_TYPE"].startswith("application/x-www-form-urlencoded")
+        size = int(environ["CONTENT_LENGTH"])
+    except (KeyError, ValueError):
+        return None
+    if not simple_form or not size:
+        return None
+    raw = environ["wsgi.input"].read(size)
+    environ["wsgi.input"] = io.BytesIO(raw)
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+
+
 def apply_patches():
     expected = pinned_version()
     if moto.__version__ != expected:
@@ -289,6 +314,8 @@ def apply_patches():
     werkzeug_app.DISABLE_GLOBAL_CORS = True
     s3_responses.S3Response._set_cors_headers_options = _set_cors_headers_options
     s3_responses.S3Response._get_cors_headers_other = _get_cors_headers_other
+    assert hasattr(DomainDispatcherApplication, "_get_body")
+    DomainDispatcherApplication._get_body = _get_body
 
 
 # --- the server ----------------------------------------------------------------------------------

@@ -12,9 +12,9 @@ import {
 } from '@aws-sdk/client-s3';
 import { CreateTopicCommand } from '@aws-sdk/client-sns';
 import { createTableInput, TABLE } from '../functions/adapters/dynamo-schema';
-import { bucketCorsRules } from '../infra/bucket-cors';
 import { loadConfig } from '../functions/config';
 import { type Components, wire } from '../functions/wiring';
+import { bucketCorsRules } from '../infra/bucket-cors';
 
 export interface LocalResources {
   tableName: string;
