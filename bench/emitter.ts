@@ -3,7 +3,7 @@ import { GetQueueAttributesCommand, PurgeQueueCommand, SQSClient } from '@aws-sd
 import { marshall } from '@aws-sdk/util-dynamodb';
 import type { DynamoDBRecord } from 'aws-lambda';
 import { versionItem } from '../functions/adapters/dynamo-schema';
-import { makeSnsClient, SnsPublisher } from '../functions/adapters/sns-publisher';
+import type { SnsPublisher } from '../functions/adapters/sns-publisher';
 import type { NotificationPublisher, PublishOutcome } from '../functions/core/notification';
 import type { VersionRecord } from '../functions/core/ports';
 import { makeEmitter } from '../functions/handlers/emitter';
@@ -12,7 +12,7 @@ import { EMITTER_BATCH_SIZE } from '../infra/events';
 import { setLocalEnv } from '../local/env';
 import { startMoto } from '../local/moto';
 import { provision } from '../local/provision';
-import { subscribe } from '../local/subscriber';
+import { subscribe } from '../clients/subscriber';
 
 /**
  * #14 item 4: notifications per second of the emitter on moto, before (one record at a time, one
@@ -82,16 +82,16 @@ export async function run(): Promise<void> {
           )
         ).Attributes?.ApproximateNumberOfMessages ?? 0,
       );
-    const snsClient = makeSnsClient(w.appConfig);
     let snsRequests = 0;
-    snsClient.middlewareStack.add(
+    w.sns.middlewareStack.add(
       (next) => (args) => {
         snsRequests++;
         return next(args);
       },
       { step: 'initialize' },
     );
-    const sns = new SnsPublisher(snsClient, w.clients.s3, topicArn!, bucketName);
+    // The composition root's publisher (SnsPublisher), over the SNS client counted above.
+    const sns = w.publisher as SnsPublisher;
     // The old emitter: one record at a time, one Publish per notification.
     const single: NotificationPublisher = {
       async publishAll(ns) {

@@ -3,7 +3,7 @@ import { makeSnsClient, SnsPublisher } from '../../functions/adapters/sns-publis
 import type { Notification, NotificationPublisher } from '../../functions/core/notification';
 import { makeEmitter } from '../../functions/handlers/emitter';
 import { appDeps } from '../../functions/wiring';
-import type { ReceivedNotification, Subscriber } from '../../local/subscriber';
+import type { ReceivedNotification, Subscriber } from '../../clients/subscriber';
 import { receiveUntil, startTenantEmitter, subscribeTopic } from '../support/events';
 import { startServer, type TestServer } from '../support/server';
 
