@@ -1,4 +1,5 @@
 import type { CoreConfig } from './core/ports';
+import type { SmartConfig } from './core/smart';
 import type { UploadConfig } from './core/upload-ports';
 import { MAX_DIRECT_BODY_BYTES } from './limits';
 
@@ -27,8 +28,12 @@ export interface AppConfig {
   /** Stream of the table; only the local stream poller reads it (Lambda's event source mapping on AWS). */
   tableStreamArn?: string;
   core: CoreConfig;
+  /** The authorization server clients get tokens from (SMART_*; C27 smart-configuration). */
+  smart: SmartConfig;
   /** `$upload` limits (C28). */
   upload: UploadConfig;
+  /** Seconds an Idempotency-Key and its first answer are kept (C41). */
+  idempotencySeconds: number;
 }
 
 function intFrom(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
@@ -76,19 +81,27 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     publicBaseUrl: publicBaseUrlFrom(env.PUBLIC_BASE_URL),
     topicArn: env.TOPIC_ARN || undefined,
     tableStreamArn: env.TABLE_STREAM_ARN || undefined,
+    smart: {
+      issuer: env.SMART_ISSUER || undefined,
+      tokenEndpoint: env.SMART_TOKEN_ENDPOINT || undefined,
+      jwksUri: env.SMART_JWKS_URI || undefined,
+      authorizationEndpoint: env.SMART_AUTHORIZATION_ENDPOINT || undefined,
+    },
     core: {
       // C13: never above what API Gateway and Lambda can carry (functions/limits.ts).
       maxDirectBytes: Math.min(
         intFrom(env, 'MAX_DIRECT_BYTES', MAX_DIRECT_BODY_BYTES),
         MAX_DIRECT_BODY_BYTES,
       ),
-      maxInlineBytes: intFrom(env, 'MAX_INLINE_BYTES', 4 * MiB),
+      // C19: an inline read travels base64 in the Lambda response, which has the event's limit.
+      maxInlineBytes: Math.min(intFrom(env, 'MAX_INLINE_BYTES', 4 * MiB), MAX_DIRECT_BODY_BYTES),
       presignGetSeconds: Math.min(intFrom(env, 'PRESIGN_GET_SECONDS', 300), 300),
       intentTtlSeconds: intFrom(env, 'INTENT_TTL_SECONDS', 3600),
       commitReserveMs: intFrom(env, 'COMMIT_RESERVE_MS', 3000),
       // Far below DynamoDB's 400 KB item, which holds this JSON beside the keys and indexes.
       maxResourceBytes: intFrom(env, 'MAX_RESOURCE_BYTES', 64 * 1024),
     },
+    idempotencySeconds: intFrom(env, 'IDEMPOTENCY_SECONDS', 24 * 3600),
     upload: {
       maxCreateBytes: intFrom(env, 'MAX_CREATE_BYTES', 1024 * MiB),
       maxUpdateBytes: intFrom(env, 'MAX_UPDATE_BYTES', 2048 * MiB),

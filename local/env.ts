@@ -1,3 +1,4 @@
+import { DEV_ISSUER } from './dev-auth';
 import type { LocalResources } from './provision';
 
 /** Points the handlers (same process) at the local endpoint and resources. */
@@ -11,5 +12,7 @@ export function setLocalEnv(endpoint: string, r: LocalResources): void {
     BUCKET_NAME: r.bucketName,
     TOPIC_ARN: r.topicArn,
     TABLE_STREAM_ARN: r.tableStreamArn,
+    // The local "authorization server" is `npm run -s token` (no token endpoint): C27.
+    SMART_ISSUER: process.env.SMART_ISSUER ?? DEV_ISSUER,
   });
 }
