@@ -1,4 +1,4 @@
-import type { ReceivedNotification, Subscriber } from '../../local/subscriber';
+import type { ReceivedNotification, Subscriber } from '../../clients/subscriber';
 import { receiveUntil, startTenantEmitter, subscribeTopic } from '../support/events';
 import { createRaw } from '../support/fhir';
 import { versionsOf } from '../support/inspect';
