@@ -1,3 +1,4 @@
+import type { ExportConfig } from './core/export-ports';
 import type { CoreConfig } from './core/ports';
 import type { UploadConfig } from './core/upload-ports';
 
@@ -15,6 +16,9 @@ export interface AppConfig {
   core: CoreConfig;
   /** `$upload` limits (C28). */
   upload: UploadConfig;
+  /** Queue of the bulk export worker (C35); only the kick-off and the worker need it. */
+  exportQueueUrl?: string;
+  export: ExportConfig;
 }
 
 function intFrom(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
@@ -53,6 +57,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       // Emulators (moto) copy the whole object for every ranged GET: one stream there.
       verifyRangeBytes: intFrom(env, 'UPLOAD_VERIFY_RANGE_BYTES', env.AWS_ENDPOINT_URL ? 0 : 16 * MiB),
       verifyParallel: intFrom(env, 'UPLOAD_VERIFY_PARALLEL', 4),
+    },
+    exportQueueUrl: env.EXPORT_QUEUE_URL || undefined,
+    export: {
+      fileBytes: intFrom(env, 'EXPORT_FILE_BYTES', 256 * MiB),
+      retentionSeconds: intFrom(env, 'EXPORT_RETENTION_SECONDS', 24 * 3600),
+      pageSize: Math.min(Math.max(intFrom(env, 'EXPORT_PAGE_SIZE', 200), 1), 1000),
+      marginMs: intFrom(env, 'EXPORT_MARGIN_MS', 60_000),
     },
   };
 }

@@ -11,5 +11,6 @@ export function setLocalEnv(endpoint: string, r: LocalResources): void {
     BUCKET_NAME: r.bucketName,
     TOPIC_ARN: r.topicArn,
     TABLE_STREAM_ARN: r.tableStreamArn,
+    EXPORT_QUEUE_URL: r.exportQueueUrl,
   });
 }

@@ -12,6 +12,7 @@ import {
   S3Client,
 } from '@aws-sdk/client-s3';
 import { CreateTopicCommand, SNSClient } from '@aws-sdk/client-sns';
+import { CreateQueueCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { createTableInput, TABLE } from '../functions/adapters/dynamo-schema';
 
 export interface LocalResources {
@@ -19,12 +20,15 @@ export interface LocalResources {
   bucketName: string;
   topicArn: string;
   tableStreamArn: string;
+  /** Queue of the bulk export worker (C35). */
+  exportQueueUrl: string;
 }
 
 export const LOCAL_NAMES = {
   tableName: 'fhir-binary',
   bucketName: 'fhir-binary-local',
   topicName: 'fhir-binary-events',
+  exportQueueName: 'fhir-binary-export',
 };
 
 /** Origins allowed to PUT upload parts from a browser (C28); comma-separated ALLOWED_ORIGINS. */
@@ -82,7 +86,23 @@ export async function provision(endpoint: string, region = 'us-east-1'): Promise
     }),
   );
   const topic = await sns.send(new CreateTopicCommand({ Name: topicName }));
-  return { tableName, bucketName, topicArn: topic.TopicArn!, tableStreamArn };
+  const exportQueueUrl = await provisionExportQueue(endpoint, LOCAL_NAMES.exportQueueName, region);
+  return { tableName, bucketName, topicArn: topic.TopicArn!, tableStreamArn, exportQueueUrl };
+}
+
+/** Creates (or finds) a queue for the export worker; returns its URL. */
+export async function provisionExportQueue(
+  endpoint: string,
+  name: string,
+  region = 'us-east-1',
+): Promise<string> {
+  const sqs = new SQSClient({
+    endpoint,
+    region,
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+  });
+  const out = await sqs.send(new CreateQueueCommand({ QueueName: name }));
+  return out.QueueUrl!;
 }
 
 /** Creates the table from the schema the stack uses too (dynamo-schema.ts) unless it exists; returns its stream ARN. */

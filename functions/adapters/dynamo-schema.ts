@@ -16,6 +16,8 @@ import type { UploadSession } from '../core/upload-ports';
  * - intent of staged bytes: pk `I#{blobKey}`, sk `I`, ttl        — consumed by the commit
  * - `$upload` session:      pk `U#{uploadId}`, sk `U`, ttl
  * - stream checkpoint:      pk `CHECKPOINT#{consumer}#{shardId}`, sk `CHECKPOINT` (local only)
+ * - bulk export job:        pk `X#{org}#{jobId}`, sk `X`, ttl   — progress checkpoint (C35)
+ * - a tenant's export lock: pk `XL#{org}`, sk `XL`, ttl         — one running export per tenant
  * GSI `byTenant` (tpk = org, tsk = `{lastUpdated}#{id}#{vid:10}`) on version items: type history.
  * GSI `currentByTenant` (cpk = org, csk = `{lastUpdated}#{id}`) on heads that are not deleted:
  * search by _lastUpdated; a delete drops the head out of it, so deleted resources never match.
@@ -77,6 +79,8 @@ export const VERSION_PREFIX = 'V#';
 const INTENT_PREFIX = 'I#';
 const UPLOAD_PREFIX = 'U#';
 const CHECKPOINT_PREFIX = 'CHECKPOINT#';
+const EXPORT_JOB_PREFIX = 'X#';
+const EXPORT_LOCK_PREFIX = 'XL#';
 
 const pad = (vid: number) => String(vid).padStart(10, '0');
 
@@ -96,6 +100,8 @@ export const keys = {
     pk: `${CHECKPOINT_PREFIX}${consumer}#${shardId}`,
     sk: 'CHECKPOINT',
   }),
+  exportJob: (org: string, jobId: string) => ({ pk: `${EXPORT_JOB_PREFIX}${org}#${jobId}`, sk: 'X' }),
+  exportLock: (org: string) => ({ pk: `${EXPORT_LOCK_PREFIX}${org}`, sk: 'XL' }),
   /** `byTenant` sort key of a version. */
   tenantHistory: (r: Pick<VersionRecord, 'lastUpdated' | 'id' | 'vid'>) =>
     `${r.lastUpdated}#${r.id}#${pad(r.vid)}`,

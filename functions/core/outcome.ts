@@ -16,7 +16,8 @@ export type IssueCode =
   | 'business-rule'
   | 'processing'
   | 'exception'
-  | 'informational';
+  | 'informational'
+  | 'throttled';
 
 /**
  * The one error type of the core: an HTTP status and an OperationOutcome issue (C7).
