@@ -5,7 +5,7 @@ import { isValidId } from './ids';
 import { parseFhirBody } from './media';
 import { badRequest, notFound, OperationOutcomeError, operationOutcome } from './outcome';
 import type { CoreDeps, VersionRecord } from './ports';
-import type { QueryDeps } from './queries';
+import type { QueryDeps, QueryPage } from './queries';
 import { type FhirRequest, type FhirResponse, header } from './request';
 import { fhirJson } from './response';
 import { dateRange } from './search-params';
@@ -256,6 +256,15 @@ export async function runExport(
   const { fileBytes, pageSize, marginMs } = deps.exportConfig;
   // Only versions written up to the kick-off: an exclusive bound one millisecond after it.
   const before = new Date(Date.parse(job.transactionTime) + 1).toISOString();
+  const walk = new IndexWalk(
+    (after) =>
+      deps.queries.searchCurrent(
+        org,
+        { ...(job.since ? { since: job.since } : {}), before },
+        { after, order: 'asc', limit: pageSize },
+      ),
+    job.cursor,
+  );
   let cursor = job.cursor;
   const files = [...job.files];
   while (remainingMs() >= marginMs) {
@@ -266,27 +275,22 @@ export async function runExport(
     let exhausted = false;
     let fileCursor = cursor;
     try {
-      page: while (bytes < fileBytes && remainingMs() >= marginMs) {
-        const p = await deps.queries.searchCurrent(
-          org,
-          { ...(job.since ? { since: job.since } : {}), before },
-          { after: fileCursor, order: 'asc', limit: pageSize },
-        );
-        for (let i = 0; i < p.records.length; i += LOAD_AHEAD) {
-          const chunk = p.records.slice(i, i + LOAD_AHEAD);
-          const lines = await Promise.all(chunk.map((r) => ndjsonLine(r, deps)));
-          for (const [j, line] of lines.entries()) {
-            await writer.write(line);
-            count++;
-            bytes += Buffer.byteLength(line);
-            fileCursor = p.positions?.[i + j];
-            if (fileCursor === undefined) throw new Error('the query adapter gave no record positions');
-            if (bytes >= fileBytes || remainingMs() < marginMs) break page;
-          }
-        }
-        if (p.next === undefined) {
+      fill: while (bytes < fileBytes && remainingMs() >= marginMs) {
+        const chunk = await walk.take(LOAD_AHEAD);
+        if (chunk.length === 0) {
           exhausted = true;
           break;
+        }
+        const lines = await Promise.all(chunk.map((e) => ndjsonLine(e.record, deps)));
+        for (const [i, line] of lines.entries()) {
+          await writer.write(line);
+          count++;
+          bytes += Buffer.byteLength(line);
+          fileCursor = chunk[i]!.position;
+          if (bytes >= fileBytes || remainingMs() < marginMs) {
+            walk.putBack(chunk.slice(i + 1));
+            break fill;
+          }
         }
       }
       if (count > 0) await writer.finish();
@@ -297,9 +301,8 @@ export async function runExport(
     }
     if (count > 0) files.push({ n, count, bytes });
     cursor = fileCursor;
-    const done = exhausted;
     const next: ExportJob = { ...job, cursor, files };
-    if (done) {
+    if (exhausted) {
       next.status = 'complete';
       next.expiresAt = epochSeconds(deps) + deps.exportConfig.retentionSeconds;
     }
@@ -308,9 +311,49 @@ export async function runExport(
       await deps.exportFiles.removeAll(org, jobId);
       return 'gone';
     }
-    if (done) return 'done';
+    if (exhausted) return 'done';
   }
   return 'more';
+}
+
+interface Positioned {
+  record: VersionRecord;
+  /** Where the walk continues after this record. */
+  position: string;
+}
+
+/**
+ * The tenant's current Binaries after a position, in index order, read a page at a time: a
+ * page that spans two files is read once.
+ */
+class IndexWalk {
+  private buffer: Positioned[] = [];
+  private ended = false;
+
+  constructor(
+    private readonly page: (after: string | undefined) => Promise<QueryPage>,
+    private after: string | undefined,
+  ) {}
+
+  /** Up to `k` next records; none once the index range is exhausted. */
+  async take(k: number): Promise<Positioned[]> {
+    while (this.buffer.length < k && !this.ended) {
+      const p = await this.page(this.after);
+      if (p.records.length > 0 && p.positions?.length !== p.records.length)
+        throw new Error('the query adapter gave no record positions');
+      p.records.forEach((record, i) => {
+        this.buffer.push({ record, position: p.positions![i]! });
+      });
+      this.after = this.buffer.at(-1)?.position ?? this.after;
+      if (p.next === undefined) this.ended = true;
+    }
+    return this.buffer.splice(0, k);
+  }
+
+  /** Returns records taken but not used, to be taken first next time. */
+  putBack(entries: Positioned[]): void {
+    this.buffer.unshift(...entries);
+  }
 }
 
 const epochSeconds = (deps: CoreDeps) => Math.floor((deps.now ?? (() => new Date()))().getTime() / 1000);

@@ -15,7 +15,7 @@ import { startServer, type TestServer } from '../support/server';
 
 /*
  * C35 bulk export end to end through HTTP: kick-off, status, manifest, downloads, against the
- * local server with the worker driven from its own queue in slices of 4 s (so the export only
+ * local server with the worker driven from its own queue in slices of 8 s (so the export only
  * completes by continuing across invocations from its checkpoints).
  */
 
@@ -79,9 +79,9 @@ beforeAll(async () => {
     process.env.AWS_ENDPOINT_URL!,
     `export-test-${randomUUID().slice(0, 8)}`,
   );
-  process.env.EXPORT_FILE_BYTES = String(64 * 1024);
-  process.env.EXPORT_PAGE_SIZE = '100';
-  process.env.EXPORT_MARGIN_MS = '1000';
+  process.env.EXPORT_FILE_BYTES = String(128 * 1024);
+  process.env.EXPORT_PAGE_SIZE = '500';
+  process.env.EXPORT_MARGIN_MS = '2000';
   s = await startServer('export');
   await seed(s.org, TOTAL, 'b', expected);
   // Another tenant's Binaries in the same table and bucket.
@@ -89,7 +89,7 @@ beforeAll(async () => {
   poller = startExportPoller({
     handler: countingWorker,
     queueUrl: process.env.EXPORT_QUEUE_URL,
-    budgetMs: 4000,
+    budgetMs: 8000,
     retrySeconds: 1,
   });
 }, 300_000);
@@ -153,7 +153,7 @@ describe('C35 bulk export', () => {
       error: [],
     });
     expect(Date.parse(manifest.transactionTime)).toBeGreaterThan(0);
-    expect(manifest.output.length).toBeGreaterThan(3); // split at 64 KiB
+    expect(manifest.output.length).toBeGreaterThan(3); // split at 128 KiB
     expect(invocations).toBeGreaterThan(1); // continued across invocations
 
     const seen = new Map<string, Binary>();
