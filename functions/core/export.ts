@@ -252,7 +252,7 @@ export async function runExport(
   remainingMs: () => number,
 ): Promise<ExportRunResult> {
   const job = await deps.exportJobs.get(org, jobId);
-  if (!job || job.status !== 'running') return 'gone';
+  if (job?.status !== 'running') return 'gone';
   const { fileBytes, pageSize, marginMs } = deps.exportConfig;
   // Only versions written up to the kick-off: an exclusive bound one millisecond after it.
   const before = new Date(Date.parse(job.transactionTime) + 1).toISOString();
@@ -372,7 +372,7 @@ export async function failExport(
   deps: ExportOperationDeps,
 ): Promise<void> {
   const job = await deps.exportJobs.get(org, jobId);
-  if (!job || job.status !== 'running') return;
+  if (job?.status !== 'running') return;
   const writer = deps.exportFiles.open(org, jobId, fileName(ERRORS_FILE));
   await writer.write(`${JSON.stringify(operationOutcome('fatal', 'exception', diagnostics))}\n`);
   await writer.finish();
