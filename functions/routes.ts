@@ -12,9 +12,20 @@ export interface RouteDef {
   module: string;
   /** Scopes API Gateway requires; empty = no authorizer (public). */
   access: 'read' | 'write' | 'public';
+  /** The function's memory (and so its CPU share) when the default 512 MB does not fit the work. */
+  memoryMB?: number;
 }
 
 const BASE = '/organizations/{organizationId}/fhir/4';
+
+/**
+ * Timeout of every API function: API Gateway's integration timeout is 30 s, so a function behind
+ * it gets 29 s. The local server gives each request the same budget (getRemainingTimeInMillis).
+ */
+export const API_FUNCTION_TIMEOUT_SECONDS = 29;
+
+/** Memory of the `$upload` completion: 1,769 MB is one full vCPU on Lambda. */
+export const UPLOAD_COMPLETE_MEMORY_MB = 1769;
 
 const r = (
   name: string,
@@ -22,7 +33,9 @@ const r = (
   path: string,
   module: string,
   access: RouteDef['access'],
-): RouteDef[] => methods.map((method) => ({ name, method, path: `${BASE}${path}`, module, access }));
+  extra: Pick<RouteDef, 'memoryMB'> = {},
+): RouteDef[] =>
+  methods.map((method) => ({ name, method, path: `${BASE}${path}`, module, access, ...extra }));
 
 export const routes: RouteDef[] = [
   ...r('create', ['POST'], '/Binary', 'handlers/create', 'write'),
@@ -46,6 +59,9 @@ export const routes: RouteDef[] = [
     '/Binary/$upload/{uploadId}/complete',
     'handlers/upload-complete',
     'write',
+    // One full vCPU (Lambda gives 1 vCPU at 1,769 MB): the sha256 check of up to 2 GiB runs at
+    // CPU speed, and more of it fits in each request's time budget (C30).
+    { memoryMB: UPLOAD_COMPLETE_MEMORY_MB },
   ),
   ...r('upload-abort', ['DELETE'], '/Binary/$upload/{uploadId}', 'handlers/upload-abort', 'write'),
   // Bulk export (C35): a read of the whole tenant, asynchronous.
@@ -54,6 +70,12 @@ export const routes: RouteDef[] = [
   ...r('export-cancel', ['DELETE'], '/Binary/$export/{jobId}', 'handlers/export-cancel', 'read'),
   ...r('export-download', ['GET'], '/Binary/{id}/$export-download', 'handlers/export-download', 'read'),
 ];
+
+/**
+ * API Gateway's `$default` route (C40): every request no entry above matches reaches this
+ * function, which answers 404, 405 (with Allow) or 501 as an OperationOutcome. No authorizer.
+ */
+export const defaultRoute = { name: 'fallback', module: 'handlers/fallback', access: 'public' } as const;
 
 /** SMART scopes that satisfy each access level (C2); the authorizer checks one of them. */
 export const scopesFor = (access: RouteDef['access']): string[] =>

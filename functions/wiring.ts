@@ -1,6 +1,6 @@
 import type { SNSClient } from '@aws-sdk/client-sns';
 import { SQSClient } from '@aws-sdk/client-sqs';
-import { type AwsClients, makeClients } from './adapters/clients';
+import { type AwsClients, clientOptions, makeClients } from './adapters/clients';
 import { DynamoExportJobs } from './adapters/dynamo-export-jobs';
 import { DynamoVersionQueries } from './adapters/dynamo-queries';
 import { DynamoVersionRepository } from './adapters/dynamo-repository';
@@ -60,7 +60,7 @@ const builders: Builders = {
     if (!topicArn) throw new Error('TOPIC_ARN must be set for the emitter');
     return new SnsPublisher(w.sns, w.clients.s3, topicArn, bucketName);
   },
-  sqs: (w) => new SQSClient({ region: w.appConfig.region, endpoint: w.appConfig.endpoint }),
+  sqs: (w) => new SQSClient(clientOptions(w.appConfig)),
   exportJobs: (w) => new DynamoExportJobs(w.clients.ddb, w.appConfig.tableName),
   exportFiles: (w) => new S3ExportFiles(w.clients.s3, w.appConfig.bucketName),
   exportScheduler: (w) => {
@@ -98,8 +98,9 @@ export interface AppDeps extends UploadDeps, ExportDeps {
 }
 
 function depsOf(w: Components): AppDeps {
-  // `now` and `newId` stay unset: the core's defaults (system clock, random ids).
-  const view: { [K in Exclude<keyof AppDeps, 'now' | 'newId'>]: () => AppDeps[K] } = {
+  // `now` and `newId` stay unset: the core's defaults (system clock, random ids); the HTTP
+  // handler adds each invocation's `remainingMs`.
+  const view: { [K in Exclude<keyof AppDeps, 'now' | 'newId' | 'remainingMs'>]: () => AppDeps[K] } = {
     appConfig: () => w.appConfig,
     clients: () => w.clients,
     config: () => w.appConfig.core,

@@ -8,7 +8,7 @@ import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
-import { type RouteDef, scopesFor } from '../functions/routes';
+import { defaultRoute, type RouteDef, scopesFor } from '../functions/routes';
 import { capabilitiesFor } from './permissions';
 import { ServiceFunction } from './service-function';
 
@@ -142,9 +142,10 @@ export class Api extends Construct {
     const none = new apigw.HttpNoneAuthorizer();
 
     for (const [name, group] of groupByName(props.routes)) {
-      const { module, access } = group[0]!;
+      const { module, access, memoryMB } = group[0]!;
       const fn = new ServiceFunction(this, pascal(name), {
         module,
+        ...(memoryMB !== undefined ? { memorySize: memoryMB } : {}),
         description: `FHIR Binary: ${name}`,
         logKey: props.logKey,
         environment: {
@@ -173,6 +174,30 @@ export class Api extends Construct {
             });
       }
     }
+
+    // C40: what no route matches reaches the fallback function (404/405/501 as OperationOutcomes)
+    // instead of API Gateway's bare {"message":"Not Found"}. No authorizer: it touches no data.
+    const fallback = new ServiceFunction(this, pascal(defaultRoute.name), {
+      module: defaultRoute.module,
+      description: 'FHIR Binary: $default route (404, 405, 501)',
+      logKey: props.logKey,
+      environment: {
+        ...props.environment,
+        TABLE_NAME: props.table.tableName,
+        BUCKET_NAME: props.bucket.bucketName,
+      },
+    });
+    this.functions.set(defaultRoute.name, fallback);
+    const defaultRouteResource = new apigw.HttpRoute(this, 'DefaultRoute', {
+      httpApi: this.httpApi,
+      routeKey: apigw.HttpRouteKey.DEFAULT,
+      integration: new HttpLambdaIntegration('FallbackIntegration', fallback.fn),
+      authorizer: none,
+    });
+    Validations.of(defaultRouteResource).acknowledge({
+      id: 'AwsSolutions-APIG4',
+      reason: 'C40: the $default route only answers 404/405/501 OperationOutcomes and touches no data.',
+    });
   }
 }
 

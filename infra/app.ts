@@ -1,5 +1,6 @@
 import { type App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks, HIPAASecurityChecks } from 'cdk-nag';
+import { retentionDays } from './retention';
 import { FhirBinaryStack, type FhirBinaryStackProps } from './stack';
 
 /** Placeholders that let `cdk synth` run on a fresh clone; an API built with them rejects every token. */
@@ -14,7 +15,7 @@ const list = (v: unknown) =>
         .filter(Boolean)
     : [];
 
-/** Stack props from the context values `issuer`, `audience`, `allowedOrigins`, `alarmEmail`. */
+/** Stack props from the context values `issuer`, `audience`, `allowedOrigins`, `alarmEmail`, `publicBaseUrl`, `logRetentionDays`. */
 export function propsFromContext(app: App): FhirBinaryStackProps {
   const ctx = (k: string): string | undefined => {
     const v = app.node.tryGetContext(k);
@@ -32,6 +33,8 @@ export function propsFromContext(app: App): FhirBinaryStackProps {
     audience: audience ?? PLACEHOLDER_AUDIENCE,
     allowedOrigins: list(ctx('allowedOrigins')),
     alarmEmail: ctx('alarmEmail'),
+    publicBaseUrl: ctx('publicBaseUrl'),
+    logRetention: ctx('logRetentionDays') === undefined ? undefined : retentionDays(ctx('logRetentionDays')!),
     // Env-agnostic unless the CLI knows an account: synth needs no credentials.
     env:
       process.env.CDK_DEFAULT_ACCOUNT && process.env.CDK_DEFAULT_REGION

@@ -183,7 +183,7 @@ export class Events extends Construct {
       fn.fn.addEventSource(
         new DynamoEventSource(table, {
           ...common,
-          // Only intents (`I#…`) removed by the TTL service: an intent the commit deleted
+          // Only intents removed by the TTL service: an intent the commit deleted
           // belongs to committed bytes and must never be reaped.
           filters: [
             lambda.FilterCriteria.filter({

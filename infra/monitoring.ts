@@ -1,4 +1,4 @@
-import { Duration } from 'aws-cdk-lib';
+import { Aws, Duration } from 'aws-cdk-lib';
 import type * as apigw from 'aws-cdk-lib/aws-apigatewayv2';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
@@ -42,12 +42,18 @@ export class Monitoring extends Construct {
 
   constructor(scope: Construct, id: string, props: MonitoringProps) {
     super(scope, id);
-    // CloudWatch alarms publish to an encrypted topic only if the key lets CloudWatch use it.
+    // CloudWatch alarms of this account publish to an encrypted topic only if the key lets
+    // CloudWatch use it (#14 item 1)...
+    const fromThisAccountsAlarms = {
+      StringEquals: { 'aws:SourceAccount': Aws.ACCOUNT_ID },
+      ArnLike: { 'aws:SourceArn': `arn:${Aws.PARTITION}:cloudwatch:${Aws.REGION}:${Aws.ACCOUNT_ID}:alarm:*` },
+    };
     props.key.addToResourcePolicy(
       new iam.PolicyStatement({
         principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
         actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
         resources: ['*'],
+        conditions: fromThisAccountsAlarms,
       }),
     );
     this.alarmTopic = new sns.Topic(this, 'AlarmTopic', {
@@ -55,6 +61,17 @@ export class Monitoring extends Construct {
       masterKey: props.key,
       enforceSSL: true,
     });
+    // ...and if the topic policy allows it: with enforceSSL the policy holds only the TLS deny, and
+    // a topic with a policy grants nothing it does not state.
+    this.alarmTopic.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'AllowCloudWatchAlarms',
+        principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
+        actions: ['sns:Publish'],
+        resources: [this.alarmTopic.topicArn],
+        conditions: fromThisAccountsAlarms,
+      }),
+    );
     if (props.alarmEmail)
       this.alarmTopic.addSubscription(new subscriptions.EmailSubscription(props.alarmEmail));
     const action = new SnsAction(this.alarmTopic);

@@ -8,6 +8,7 @@ import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct, type IConstruct } from 'constructs';
+import { API_FUNCTION_TIMEOUT_SECONDS } from '../functions/routes';
 import { projectRoot } from '../local/paths';
 import type { Capability } from './permissions';
 
@@ -30,7 +31,7 @@ export interface ServiceFunctionProps {
    */
   readonly memorySize?: number;
   /**
-   * @default Duration.seconds(29) — API Gateway's integration timeout is 30 s
+   * @default Duration.seconds(API_FUNCTION_TIMEOUT_SECONDS) — API Gateway's integration timeout is 30 s
    */
   readonly timeout?: Duration;
   /**
@@ -64,7 +65,7 @@ export class ServiceFunction extends Construct {
       runtime: lambda.Runtime.NODEJS_22_X,
       architecture: lambda.Architecture.ARM_64,
       memorySize: props.memorySize ?? 512,
-      timeout: props.timeout ?? Duration.seconds(29),
+      timeout: props.timeout ?? Duration.seconds(API_FUNCTION_TIMEOUT_SECONDS),
       tracing: lambda.Tracing.ACTIVE,
       logGroup: this.logGroup,
       environment: {
@@ -132,7 +133,7 @@ export class ServiceFunction extends Construct {
       table.grantReadData(role);
       this.acknowledgeWildcard(
         `Resource::<${logicalId(table)}.Arn>/index/*`,
-        "Queries need the table's GSIs (byTenant, currentByTenant); the wildcard covers only this table's indexes.",
+        "Queries need the table's GSIs (dynamo-schema.ts); the wildcard covers only this table's indexes.",
       );
     }
     if (has('table:write')) table.grantWriteData(role);

@@ -1,10 +1,13 @@
-import { CfnOutput, type RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import { Aspects, CfnOutput, type RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
+import { publicBaseUrlFrom } from '../functions/config';
 import { type RouteDef, routes as routeTable } from '../functions/routes';
 import { Api } from './api';
 import { Events, type StreamConsumer } from './events';
 import { Exports } from './exports';
 import { Monitoring } from './monitoring';
+import { LogRetention } from './retention';
 import { Storage } from './storage';
 
 export interface FhirBinaryStackProps extends StackProps {
@@ -32,6 +35,19 @@ export interface FhirBinaryStackProps extends StackProps {
    * @default - no subscription
    */
   readonly alarmEmail?: string;
+  /**
+   * The public base clients use, when the API sits behind a custom domain (with a base-path
+   * mapping): `Location` and paging links start with it (C1; context `publicBaseUrl`), e.g.
+   * `https://api.example.org/binary`.
+   * @default - the request's own host (the API's execute-api domain)
+   */
+  readonly publicBaseUrl?: string;
+  /**
+   * Retention of every log group: the functions' logs (audit lines, C38) and the API access log
+   * (context `logRetentionDays`, one of CloudWatch Logs' values, e.g. 2192 for six years).
+   * @default logs.RetentionDays.ONE_YEAR
+   */
+  readonly logRetention?: logs.RetentionDays;
   /**
    * Of the table, buckets and key.
    * @default RemovalPolicy.RETAIN
@@ -62,6 +78,9 @@ export class FhirBinaryStack extends Stack {
       table,
       bucket,
       logKey: key,
+      environment: {
+        ...(props.publicBaseUrl ? { PUBLIC_BASE_URL: publicBaseUrlFrom(props.publicBaseUrl)! } : {}),
+      },
     });
     this.events = new Events(this, 'Events', {
       table,
@@ -81,6 +100,8 @@ export class FhirBinaryStack extends Stack {
       failureQueue: this.events.failureQueue,
       alarmEmail: props.alarmEmail,
     });
+
+    Aspects.of(this).add(new LogRetention(props.logRetention ?? logs.RetentionDays.ONE_YEAR));
 
     new CfnOutput(this, 'ApiUrl', {
       value: this.api.httpApi.apiEndpoint,

@@ -98,11 +98,16 @@ export const guessContentType = (file: string) =>
 async function failure(res: Response, what: string, text?: string): Promise<TransferError> {
   let why = `${res.status} ${res.statusText}`;
   try {
-    const body = JSON.parse(text ?? (await res.text())) as { issue?: { diagnostics?: string }[] };
-    const d = body.issue
-      ?.map((i) => i.diagnostics)
-      .filter(Boolean)
-      .join('; ');
+    const body = JSON.parse(text ?? (await res.text())) as {
+      issue?: { diagnostics?: string }[];
+      message?: string;
+    };
+    // An OperationOutcome from a function, or API Gateway's own {"message": …} (C40).
+    const d =
+      body.issue
+        ?.map((i) => i.diagnostics)
+        .filter(Boolean)
+        .join('; ') ?? body.message;
     if (d) why = `${res.status}: ${d}`;
   } catch {
     // not JSON
@@ -211,12 +216,21 @@ export async function uploadFile(o: UploadOptions): Promise<UploadResult> {
     await fh.close();
   }
 
-  // A completion that outlived API Gateway's 30 s (502/503/504) keeps running server-side and
-  // records its progress; asking again resumes it.
-  let res = await fetch(state!.completeUrl, { method: 'POST', headers: auth, signal: o.signal });
-  for (let attempt = 1; attempt < 6 && res.status >= 502 && res.status <= 504; attempt++) {
-    await new Promise((r) => setTimeout(r, 2000 * attempt));
-    res = await fetch(state!.completeUrl, { method: 'POST', headers: auth, signal: o.signal });
+  // C30: a completion records its progress; 202 + Retry-After means it is still verifying and
+  // continues on the next call, and one cut off by the gateway (502/503/504) resumes the same way.
+  const complete = () => fetch(state!.completeUrl, { method: 'POST', headers: auth, signal: o.signal });
+  let res = await complete();
+  for (let failures = 0; failures < 6; ) {
+    if (res.status === 202) {
+      const wait = Number(res.headers.get('retry-after') ?? '1');
+      await res.body?.cancel();
+      await new Promise((r) => setTimeout(r, 1000 * (Number.isFinite(wait) ? wait : 1)));
+    } else if (res.status >= 502 && res.status <= 504) {
+      failures++;
+      await res.body?.cancel();
+      await new Promise((r) => setTimeout(r, 2000 * failures));
+    } else break;
+    res = await complete();
   }
   if (res.status !== 201 && res.status !== 200) {
     const text = await res.text();

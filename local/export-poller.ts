@@ -3,10 +3,10 @@ import {
   DeleteMessageCommand,
   type Message,
   ReceiveMessageCommand,
-  SQSClient,
 } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { EXPORT_WORKER_TIMEOUT_SECONDS } from '../functions/handlers/export-worker';
+import { wiring } from '../functions/wiring';
 
 export type ExportWorker = (
   event: SQSEvent,
@@ -22,7 +22,6 @@ export interface ExportPollerOptions {
   /** Seconds before a failed message is delivered again (the visibility timeout on AWS). @default 1 */
   retrySeconds?: number;
   log?: (msg: string) => void;
-  env?: NodeJS.ProcessEnv;
 }
 
 export interface ExportPoller {
@@ -37,8 +36,7 @@ export interface ExportPoller {
  * reappear after `retrySeconds` (ApproximateReceiveCount counts the deliveries, as on AWS).
  */
 export function startExportPoller(o: ExportPollerOptions): ExportPoller {
-  const env = o.env ?? process.env;
-  const sqs = new SQSClient({ region: env.AWS_REGION ?? 'us-east-1', endpoint: env.AWS_ENDPOINT_URL });
+  const { sqs, appConfig } = wiring();
   const budgetMs = o.budgetMs ?? EXPORT_WORKER_TIMEOUT_SECONDS * 1000;
   let stopped = false;
   const loop = (async () => {
@@ -76,7 +74,7 @@ export function startExportPoller(o: ExportPollerOptions): ExportPoller {
       md5OfBody: m.MD5OfBody ?? '',
       eventSource: 'aws:sqs',
       eventSourceARN: o.queueUrl,
-      awsRegion: env.AWS_REGION ?? 'us-east-1',
+      awsRegion: appConfig.region,
     } as unknown as SQSRecord;
     let failed = true;
     try {

@@ -1,7 +1,6 @@
 import {
   CreateTableCommand,
   DescribeTableCommand,
-  DynamoDBClient,
   ResourceInUseException,
   UpdateTimeToLiveCommand,
 } from '@aws-sdk/client-dynamodb';
@@ -9,11 +8,12 @@ import {
   CreateBucketCommand,
   PutBucketCorsCommand,
   PutBucketLifecycleConfigurationCommand,
-  S3Client,
 } from '@aws-sdk/client-s3';
-import { CreateTopicCommand, SNSClient } from '@aws-sdk/client-sns';
-import { CreateQueueCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { CreateTopicCommand } from '@aws-sdk/client-sns';
+import { CreateQueueCommand } from '@aws-sdk/client-sqs';
 import { createTableInput, TABLE } from '../functions/adapters/dynamo-schema';
+import { loadConfig } from '../functions/config';
+import { type Components, wire } from '../functions/wiring';
 
 export interface LocalResources {
   tableName: string;
@@ -39,13 +39,29 @@ export const allowedOrigins = (env = process.env) =>
     .filter(Boolean);
 
 /**
+ * The composition root's clients, pointed at `endpoint` before the environment names it (the
+ * resources provisioned here are what it will name).
+ */
+function localWiring(endpoint: string, region: string, tableName = LOCAL_NAMES.tableName): Components {
+  return wire({
+    appConfig: loadConfig({
+      AWS_ENDPOINT_URL: endpoint,
+      AWS_REGION: region,
+      TABLE_NAME: tableName,
+      BUCKET_NAME: LOCAL_NAMES.bucketName,
+    }),
+  });
+}
+
+/**
  * Creates the table, bucket and topic the stack creates on AWS, on a local endpoint (moto).
  * Idempotent, so a restart against a shared emulator keeps its data.
  */
 export async function provision(endpoint: string, region = 'us-east-1'): Promise<LocalResources> {
-  const common = { endpoint, region, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } };
-  const s3 = new S3Client({ ...common, forcePathStyle: true });
-  const sns = new SNSClient(common);
+  const {
+    clients: { s3 },
+    sns,
+  } = localWiring(endpoint, region);
   const { tableName, bucketName, topicName } = LOCAL_NAMES;
   const tableStreamArn = await provisionTable(endpoint, tableName, region);
   try {
@@ -96,11 +112,7 @@ export async function provisionExportQueue(
   name: string,
   region = 'us-east-1',
 ): Promise<string> {
-  const sqs = new SQSClient({
-    endpoint,
-    region,
-    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-  });
+  const { sqs } = localWiring(endpoint, region);
   const out = await sqs.send(new CreateQueueCommand({ QueueName: name }));
   return out.QueueUrl!;
 }
@@ -111,11 +123,7 @@ export async function provisionTable(
   tableName: string,
   region = 'us-east-1',
 ): Promise<string> {
-  const ddb = new DynamoDBClient({
-    endpoint,
-    region,
-    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-  });
+  const { ddb } = localWiring(endpoint, region, tableName).clients;
   try {
     await ddb.send(new CreateTableCommand(createTableInput(tableName)));
     await ddb.send(

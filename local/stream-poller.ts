@@ -1,4 +1,3 @@
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
   type _Record,
   DescribeStreamCommand,
@@ -6,9 +5,11 @@ import {
   GetRecordsCommand,
   GetShardIteratorCommand,
 } from '@aws-sdk/client-dynamodb-streams';
-import { DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
+import { clientOptions } from '../functions/adapters/clients';
 import { isCheckpointKey, keys } from '../functions/adapters/dynamo-schema';
+import { wiring } from '../functions/wiring';
 
 export type StreamHandler = (event: DynamoDBStreamEvent) => Promise<DynamoDBBatchResponse | undefined>;
 
@@ -16,7 +17,7 @@ export interface StreamPollerOptions {
   /** The Lambda handler to drive (the emitter). */
   handler: StreamHandler;
   /**
-   * Name of this consumer: its checkpoint is the item `CHECKPOINT#{name}#{shardId}` in the table,
+   * Name of this consumer: its checkpoint is an item of the table per shard (`keys.checkpoint`),
    * so a restarted poller of the same name resumes where the last one stopped.
    * @default 'emitter'
    */
@@ -28,8 +29,6 @@ export interface StreamPollerOptions {
   /** Pause when the shard has nothing new. @default 200 */
   idleMs?: number;
   log?: (msg: string) => void;
-  /** @default process.env (AWS_ENDPOINT_URL, AWS_REGION, TABLE_NAME, TABLE_STREAM_ARN) */
-  env?: NodeJS.ProcessEnv;
 }
 
 export interface StreamPoller {
@@ -73,14 +72,15 @@ function toLambdaRecord(r: _Record, streamArn: string, region: string): DynamoDB
  * checkpoint re-delivers that batch).
  */
 export function startStreamPoller(o: StreamPollerOptions): StreamPoller {
-  const env = o.env ?? process.env;
-  const streamArn = env.TABLE_STREAM_ARN;
-  const table = env.TABLE_NAME;
-  if (!streamArn || !table) throw new Error('TABLE_STREAM_ARN and TABLE_NAME must be set');
-  const region = env.AWS_REGION ?? 'us-east-1';
-  const common = { region, ...(env.AWS_ENDPOINT_URL ? { endpoint: env.AWS_ENDPOINT_URL } : {}) };
-  const streams = new DynamoDBStreamsClient(common);
-  const ddb = DynamoDBDocumentClient.from(new DynamoDBClient(common));
+  // Table, stream and clients from the composition root; only the streams client is the poller's
+  // own (no Lambda function reads a stream itself).
+  const { appConfig, clients } = wiring();
+  const streamArn = appConfig.tableStreamArn;
+  const table = appConfig.tableName;
+  if (!streamArn) throw new Error('TABLE_STREAM_ARN must be set');
+  const region = appConfig.region;
+  const streams = new DynamoDBStreamsClient(clientOptions(appConfig));
+  const ddb = clients.ddb;
   const name = o.name ?? 'emitter';
   const batchSize = o.batchSize ?? 100;
   const idleMs = o.idleMs ?? 200;
@@ -197,10 +197,7 @@ export function startStreamPoller(o: StreamPollerOptions): StreamPoller {
     }
   }
 
-  const running = loop().finally(() => {
-    streams.destroy();
-    ddb.destroy();
-  });
+  const running = loop().finally(() => streams.destroy());
   return {
     async stop() {
       stopped = true;

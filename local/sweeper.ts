@@ -6,7 +6,7 @@ import { handler as reaper } from '../functions/handlers/reaper';
 import { wiring } from '../functions/wiring';
 
 /**
- * moto never expires TTL items (docs/ARCHITECTURE.md, toolchain facts), so locally this plays
+ * moto never expires TTL items (docs/ARCHITECTURE.md, Toolchain facts), so locally this plays
  * DynamoDB's TTL: it deletes expired intent items and hands the reaper Lambda the REMOVE record
  * TTL would stream. Returns how many intents expired.
  */

@@ -13,7 +13,7 @@ import { headItem, intentItem, keys, recordFromItem, VERSION_PREFIX, versionItem
 
 /**
  * The write path on the table (item layout in dynamo-schema.ts): heads, immutable versions and
- * intents; a commit is one transaction over the three (C-protocol in docs/ARCHITECTURE.md).
+ * intents; a commit is one transaction over the three (docs/ARCHITECTURE.md, The commit protocol).
  */
 export class DynamoVersionRepository implements VersionRepository {
   constructor(

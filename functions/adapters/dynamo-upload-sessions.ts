@@ -5,7 +5,7 @@ import {
   PutCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import type { UploadSession, UploadSessionStore } from '../core/upload-ports';
+import type { UploadProgress, UploadSession, UploadSessionStore } from '../core/upload-ports';
 import { keys, sessionFromItem, sessionItem } from './dynamo-schema';
 
 /**
@@ -37,7 +37,7 @@ export class DynamoUploadSessions implements UploadSessionStore {
     return sessionFromItem(out.Item);
   }
 
-  async mark(uploadId: string, progress: Pick<UploadSession, 'assembled' | 'verified'>): Promise<void> {
+  async mark(uploadId: string, progress: UploadProgress): Promise<void> {
     const names = Object.keys(progress).filter((k) => progress[k as keyof typeof progress] !== undefined);
     if (names.length === 0) return;
     await this.ddb.send(

@@ -9,7 +9,16 @@ import {
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
-import type { MultipartCreateOptions, MultipartStore, StoredPart } from '../core/upload-ports';
+import {
+  type MultipartCreateOptions,
+  type MultipartStore,
+  PartsRejectedError,
+  type StoredPart,
+  UploadGoneError,
+} from '../core/upload-ports';
+
+/** S3 errors of CompleteMultipartUpload that are about the parts the client uploaded. */
+const PART_ERRORS = new Set(['EntityTooSmall', 'InvalidPart', 'InvalidPartOrder']);
 
 const isMissing = (e: unknown) => {
   const name = (e as Error).name;
@@ -46,6 +55,11 @@ export class S3MultipartStore implements MultipartStore {
     );
   }
 
+  /**
+   * A loop of our own on IsTruncated, not the SDK's `paginateListParts`: S3 answers the last page
+   * with NextPartNumberMarker "0" rather than none, which the generic paginator takes as a token
+   * and restarts from the first page, forever (aws-sdk-go-v2#1140, aws-sdk-rust#1143).
+   */
   async listParts(key: string, uploadId: string): Promise<StoredPart[] | undefined> {
     const parts: StoredPart[] = [];
     let marker: string | undefined;
@@ -72,14 +86,21 @@ export class S3MultipartStore implements MultipartStore {
   }
 
   async complete(key: string, uploadId: string, parts: StoredPart[]): Promise<void> {
-    await this.s3.send(
-      new CompleteMultipartUploadCommand({
-        Bucket: this.bucket,
-        Key: key,
-        UploadId: uploadId,
-        MultipartUpload: { Parts: parts.map((p) => ({ PartNumber: p.partNumber, ETag: p.etag })) },
-      }),
-    );
+    try {
+      await this.s3.send(
+        new CompleteMultipartUploadCommand({
+          Bucket: this.bucket,
+          Key: key,
+          UploadId: uploadId,
+          MultipartUpload: { Parts: parts.map((p) => ({ PartNumber: p.partNumber, ETag: p.etag })) },
+        }),
+      );
+    } catch (e) {
+      const name = (e as Error).name;
+      if (PART_ERRORS.has(name)) throw new PartsRejectedError((e as Error).message, name);
+      if (name === 'NoSuchUpload') throw new UploadGoneError();
+      throw e;
+    }
   }
 
   async abort(key: string, uploadId: string): Promise<void> {

@@ -1,7 +1,7 @@
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { type MessageAttributeValue, PublishCommand, SNSClient } from '@aws-sdk/client-sns';
-import type { AppConfig } from '../config';
 import type { Notification, NotificationAttributes, NotificationPublisher } from '../core/notification';
+import { type AwsTarget, clientOptions } from './clients';
 
 /** SNS's limit for one message: body plus every attribute's name, type and value, in bytes. */
 export const SNS_MAX_MESSAGE_BYTES = 262_144;
@@ -38,8 +38,8 @@ export function snsMessageSize(body: string, attributes: Record<string, MessageA
   return size;
 }
 
-export function makeSnsClient(config: Pick<AppConfig, 'region' | 'endpoint'>): SNSClient {
-  return new SNSClient({ region: config.region, ...(config.endpoint ? { endpoint: config.endpoint } : {}) });
+export function makeSnsClient(config: AwsTarget): SNSClient {
+  return new SNSClient(clientOptions(config));
 }
 
 /**

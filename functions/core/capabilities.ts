@@ -68,7 +68,17 @@ const OPERATION_DEFINITIONS: Record<string, string> = {
  * C27: the CapabilityStatement, derived from the route table so it always states exactly what
  * is deployed: a route added to functions/routes.ts shows up here without further edits.
  */
-export function capabilityStatement(routes: RouteShape[], baseUrl: string): CapabilityStatement {
+/** C13: the direct-write limits the CapabilityStatement states (functions/limits.ts computes them). */
+export interface DirectLimits {
+  bodyBytes: number;
+  fhirDataBytes: number;
+}
+
+export function capabilityStatement(
+  routes: RouteShape[],
+  baseUrl: string,
+  limits?: DirectLimits,
+): CapabilityStatement {
   const interactions = new Set(routes.map(interactionOf).filter((i): i is Interaction => i !== undefined));
   const operations = [...new Set(routes.map(operationOf).filter((o): o is string => o !== undefined))].sort();
   const operation: CapabilityStatementRestResourceOperation[] = operations.map((name) => ({
@@ -108,11 +118,20 @@ export function capabilityStatement(routes: RouteShape[], baseUrl: string): Capa
         resource: [
           {
             type: 'Binary',
+            ...(limits
+              ? {
+                  documentation:
+                    `Direct writes (create, update, patch): a request body of at most ${limits.bodyBytes} bytes, ` +
+                    `so at most ${limits.bodyBytes} bytes of raw data, or about ${limits.fhirDataBytes} bytes of ` +
+                    'data as FHIR JSON (base64); over it, 413. Larger files: the $upload operation.',
+                }
+              : {}),
             interaction: ORDER.filter((i) => interactions.has(i)).map((code) => ({ code })),
             versioning: 'versioned',
             readHistory: interactions.has('vread'),
             updateCreate: interactions.has('update'),
-            conditionalCreate: false,
+            // If-None-Exist on create (C10).
+            conditionalCreate: interactions.has('create'),
             conditionalRead: interactions.has('read') ? 'full-support' : 'not-supported',
             conditionalUpdate: false,
             conditionalDelete: 'not-supported',
@@ -135,9 +154,9 @@ export function capabilityStatement(routes: RouteShape[], baseUrl: string): Capa
 }
 
 /** GET [base]/metadata: public (C2), so clients can discover the service before they log in. */
-export function metadata(routes: RouteShape[]) {
+export function metadata(routes: RouteShape[], limits?: DirectLimits) {
   return async (req: FhirRequest): Promise<FhirResponse> => {
     requireJsonFormat(req);
-    return fhirJson(200, capabilityStatement(routes, req.baseUrl));
+    return fhirJson(200, capabilityStatement(routes, req.baseUrl, limits));
   };
 }

@@ -9,7 +9,7 @@ import type { QueryDeps } from './queries';
 import type { FhirRequest, FhirResponse } from './request';
 import { queryOne } from './request';
 import { fhirJson } from './response';
-import { decodeCursor, encodeCursor, parseCount, requireDate } from './search-params';
+import { decodeCursor, encodeCursor, parseCount, requireDate, requireSingle } from './search-params';
 
 /** C24: one version as a history entry; a delete entry has no resource. */
 export function historyEntry(base: string, r: VersionRecord): EntrySpec {
@@ -48,6 +48,7 @@ interface HistoryParams {
 
 function historyParams(req: FhirRequest): HistoryParams {
   requireJsonFormat(req);
+  requireSingle(req.query, ['_count', '_since', '_at', '_cursor', '_format']);
   const count = parseCount(queryOne(req, '_count'));
   const sinceRaw = queryOne(req, '_since');
   const atRaw = queryOne(req, '_at');
@@ -140,7 +141,7 @@ export async function historyInstance(req: FhirRequest, deps: QueryDeps): Promis
 
 /**
  * C24: GET [base]/Binary/_history — every version of the tenant's Binaries, newest first, from
- * the `byTenant` index. `_at` here lists the versions written during the period.
+ * `VersionQueries.tenantHistory`. `_at` here lists the versions written during the period.
  */
 export async function historyType(req: FhirRequest, deps: QueryDeps): Promise<FhirResponse> {
   const org = requireId(req.params.organizationId, 'organizationId');

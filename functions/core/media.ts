@@ -1,3 +1,4 @@
+import { parseJsonBody } from './json';
 import { badRequest, notSupported } from './outcome';
 import type { FhirRequest } from './request';
 import { header, queryOne } from './request';
@@ -6,6 +7,33 @@ import { header, queryOne } from './request';
 const FHIR_JSON_TYPES = new Set(['application/fhir+json', 'application/json', 'application/json+fhir']);
 const FHIR_XML_TYPES = new Set(['application/fhir+xml', 'application/xml+fhir']);
 export const FHIR_JSON_CONTENT_TYPE = 'application/fhir+json; charset=utf-8';
+
+/** Longest media type accepted (RFC 6838 caps type and subtype at 127 characters each). */
+export const MAX_MEDIA_TYPE_LENGTH = 256;
+
+// RFC 9110 §8.3.1 / §5.6.6: type "/" subtype *( OWS ";" OWS [ name "=" ( token / quoted-string ) ] ).
+// US-ASCII only (obs-text is refused): the value becomes a response header and S3 object metadata.
+const TOKEN = "[!#$%&'*+.^_`|~0-9A-Za-z-]+";
+const QUOTED = '"(?:[\\t \\x21\\x23-\\x5b\\x5d-\\x7e]|\\\\[\\t \\x21-\\x7e])*"';
+const MEDIA_TYPE = new RegExp(`^${TOKEN}/${TOKEN}(?:[ \\t]*;[ \\t]*(?:${TOKEN}=(?:${TOKEN}|${QUOTED}))?)*$`);
+
+/** True when `value` is a media type per RFC 9110 (US-ASCII, at most MAX_MEDIA_TYPE_LENGTH). */
+export const isMediaType = (value: string): boolean =>
+  value.length <= MAX_MEDIA_TYPE_LENGTH && MEDIA_TYPE.test(value);
+
+/**
+ * C39: a content type that will be stored, sent as a header and set on S3 objects must be a
+ * media type; CR/LF, non-ASCII characters or a missing subtype → 400. `what` names the element.
+ */
+export function requireMediaType(value: string, what: string): string {
+  if (!isMediaType(value))
+    throw badRequest(
+      `${what} is not a media type: use type/subtype with optional ; name=value parameters ` +
+        `(RFC 9110 section 8.3.1), US-ASCII only, at most ${MAX_MEDIA_TYPE_LENGTH} characters, e.g. "application/pdf".`,
+      'value',
+    );
+  return value;
+}
 
 /** The bare media type, lower case, without parameters. */
 export function mediaType(contentType: string | undefined): string | undefined {
@@ -23,12 +51,46 @@ export function isJsonType(ct: string | undefined): boolean {
   return t !== undefined && (t === 'application/json' || t.endsWith('+json'));
 }
 
-/** Media ranges from an Accept header, without q-values (we never need to rank them). */
-function acceptList(req: FhirRequest): string[] {
-  return (header(req, 'accept') ?? '')
-    .split(',')
-    .map((p) => mediaType(p))
-    .filter((p): p is string => p !== undefined);
+/** The FHIR version this server speaks, as the `fhirVersion` media type parameter names it (http.html#version-parameter). */
+export const FHIR_VERSION_PARAM = '4.0';
+
+interface MediaRange {
+  type: string;
+  /** The `fhirVersion` parameter, when given. */
+  fhirVersion?: string;
+}
+
+/** Media ranges from an Accept header with their fhirVersion, without q-values (never ranked). */
+function acceptRanges(req: FhirRequest): MediaRange[] {
+  return (header(req, 'accept') ?? '').split(',').flatMap((p) => {
+    const type = mediaType(p);
+    if (type === undefined) return [];
+    const v = /;\s*fhirversion\s*=\s*"?([^;",\s]+)/i.exec(p)?.[1];
+    return [{ type, ...(v !== undefined ? { fhirVersion: v } : {}) }];
+  });
+}
+
+/** R4 is 4.0 (4.0.1 also names it); any other fhirVersion is a version this server cannot produce. */
+const otherVersion = (r: MediaRange) =>
+  r.fhirVersion !== undefined && r.fhirVersion !== FHIR_VERSION_PARAM && !r.fhirVersion.startsWith('4.0.');
+
+/**
+ * Accept ranges this server can serve as FHIR: those asking for FHIR XML or another fhirVersion
+ * are left out; when nothing is left of a non-empty Accept, 406 (C4).
+ */
+function usableAccept(req: FhirRequest): string[] {
+  const all = acceptRanges(req);
+  const usable = all.filter((r) => !FHIR_XML_TYPES.has(r.type) && !otherVersion(r)).map((r) => r.type);
+  if (all.length > 0 && usable.length === 0) {
+    const versions = all.filter(otherVersion).map((r) => r.fhirVersion);
+    throw notSupported(
+      406,
+      versions.length > 0
+        ? `fhirVersion=${versions.join(', ')} is not served: this is an R4 server; ask for application/fhir+json; fhirVersion=${FHIR_VERSION_PARAM} (or no fhirVersion).`
+        : 'FHIR XML is not supported: ask for application/fhir+json.',
+    );
+  }
+  return usable;
 }
 
 const FORMAT_JSON = new Set(['json', 'application/json', 'application/fhir+json', 'application/json+fhir']);
@@ -54,10 +116,7 @@ export function requireJsonFormat(req: FhirRequest): void {
       throw notSupported(406, `_format=${format} is not supported: use _format=json.`);
     return;
   }
-  const accept = acceptList(req);
-  if (accept.length > 0 && accept.every((a) => FHIR_XML_TYPES.has(a))) {
-    throw notSupported(406, 'FHIR XML is not supported: ask for application/fhir+json.');
-  }
+  usableAccept(req);
 }
 
 /**
@@ -70,11 +129,8 @@ export function wantsFhirJson(req: FhirRequest, storedContentType: string | unde
     requireJsonFormat(req);
     return true;
   }
-  const accept = acceptList(req);
+  const accept = usableAccept(req);
   if (accept.some((a) => a === 'application/fhir+json' || a === 'application/json+fhir')) return true;
-  if (accept.length > 0 && accept.every((a) => FHIR_XML_TYPES.has(a))) {
-    throw notSupported(406, 'FHIR XML is not supported: ask for application/fhir+json or the raw content.');
-  }
   if (accept.includes('application/json')) return !isJsonType(storedContentType);
   return false;
 }
@@ -97,15 +153,13 @@ export function parseFhirBody(req: FhirRequest): Record<string, unknown> | undef
     );
   }
   if (!isFhirJsonType(ct)) return undefined;
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(Buffer.from(req.body).toString('utf8'));
-  } catch {
+  const json = parseJsonBody(req.body, 'The body');
+  if (json === undefined)
     throw badRequest(
       `The body is not valid JSON although Content-Type is ${mediaType(ct)}: fix the JSON or send it with another Content-Type.`,
       'structure',
     );
-  }
+  const parsed = json.value;
   if (
     parsed !== null &&
     typeof parsed === 'object' &&

@@ -1,10 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { type BinaryContent, binaryFromFhir, binaryFromRaw, toFhir } from './binary';
 import { ifMatchVid, notModified, parseRange, versionHeaders } from './conditional';
+import { existingMatch, ifNoneExistCriteria } from './conditional-create';
 import { parseVid, requireId } from './ids';
 import { parseFhirBody, requireJsonFormat, wantsFhirJson } from './media';
-import { badRequest, gone, notFound, OperationOutcomeError } from './outcome';
+import { badRequest, gone, notFound, OperationOutcomeError, unprocessable } from './outcome';
 import type { CoreDeps, VersionRecord, WriteMethod } from './ports';
+import type { QueryDeps } from './queries';
 import type { FhirRequest, FhirResponse } from './request';
 import { header } from './request';
 import { fhirJson, writeResponse } from './response';
@@ -14,17 +16,43 @@ import { commitVersion, directSizeCheck, discardStaged, stageBytes } from './wri
 export function readWriteBody(req: FhirRequest, deps: CoreDeps): { content: BinaryContent; fhir: boolean } {
   const checkSize = directSizeCheck(deps);
   const fhirBody = parseFhirBody(req);
-  if (fhirBody) return { content: binaryFromFhir(fhirBody, checkSize), fhir: true };
+  if (fhirBody) {
+    const content = binaryFromFhir(fhirBody, checkSize, deps.config.maxResourceBytes);
+    if (content.dataAbsent) throw dataLeftOut(req, deps.config.maxDirectBytes);
+    return { content, fhir: true };
+  }
   checkSize(req.body.length);
   const ct = header(req, 'content-type')!;
   return { content: binaryFromRaw(ct, header(req, 'x-security-context'), req.body), fhir: false };
 }
 
-/** C10–C13: POST [base]/Binary. */
-export async function createBinary(req: FhirRequest, deps: CoreDeps): Promise<FhirResponse> {
+/**
+ * C31: a Binary whose data was left out (read over 4 MiB as FHIR JSON, or from a Bundle entry)
+ * and sent back unchanged would otherwise be stored with no bytes at all.
+ */
+function dataLeftOut(req: FhirRequest, maxDirectBytes: number) {
+  const target =
+    req.params.id === undefined ? '[base]/Binary/{id}' : `${req.baseUrl}/Binary/${req.params.id}`;
+  return unprocessable(
+    'Binary.data is absent and _data carries the data-absent-reason extension: the data was left out ' +
+      '(C31), so storing this Binary would erase its content. To change contentType, securityContext or ' +
+      `other elements without the bytes, send a JSON Patch (PATCH ${target}, Content-Type: ` +
+      `application/json-patch+json); to replace the content, send it in data (up to ${maxDirectBytes} ` +
+      'bytes), as a raw body, or through $upload.',
+    'business-rule',
+  );
+}
+
+/** C10–C13: POST [base]/Binary, conditional with If-None-Exist. */
+export async function createBinary(req: FhirRequest, deps: QueryDeps): Promise<FhirResponse> {
   const org = requireId(req.params.organizationId, 'organizationId');
   const { content, fhir } = readWriteBody(req, deps);
   if (fhir) requireJsonFormat(req);
+  const criteria = ifNoneExistCriteria(req);
+  if (criteria) {
+    const existing = await existingMatch(req, deps, org, criteria, fhir);
+    if (existing) return existing;
+  }
   const id = (deps.newId ?? randomUUID)();
   return writeContent(req, deps, { org, id, method: 'POST', mustBeNew: true }, content, fhir);
 }
@@ -74,7 +102,7 @@ export async function deleteBinary(req: FhirRequest, deps: CoreDeps): Promise<Fh
   const org = requireId(req.params.organizationId, 'organizationId');
   const id = requireId(req.params.id, 'id');
   const record = await commitVersion(deps, { org, id, method: 'DELETE', ifMatch: ifMatchVid(req) });
-  const headers: Record<string, string> = record ? { ETag: versionHeaders(record).ETag! } : {};
+  const headers: Record<string, string> = record ? versionHeaders(record) : {};
   return {
     status: 204,
     headers,
@@ -114,7 +142,8 @@ async function respondWithVersion(
 ): Promise<FhirResponse> {
   const { maxInlineBytes, presignGetSeconds } = deps.config;
   const asJson = wantsFhirJson(req, record.contentType);
-  const headers = versionHeaders(record);
+  // The representation depends on Accept (C16) and the answer on who asks (C2): caches must key on both.
+  const headers = { ...versionHeaders(record), Vary: 'Accept, Authorization' };
   const audit = { resourceId: record.id, versionId: String(record.vid) };
   if (notModified(req, record)) return { status: 304, headers, audit };
   const head = req.method === 'HEAD';

@@ -16,6 +16,7 @@ export type IssueCode =
   | 'business-rule'
   | 'processing'
   | 'exception'
+  | 'transient'
   | 'informational'
   | 'throttled';
 
@@ -50,10 +51,13 @@ export const unauthorized = (msg: string) =>
 export const forbidden = (msg: string) => new OperationOutcomeError(403, 'forbidden', msg);
 export const notFound = (msg: string) => new OperationOutcomeError(404, 'not-found', msg);
 export const gone = (msg: string) => new OperationOutcomeError(410, 'deleted', msg);
-export const notSupported = (status: 405 | 406 | 415, msg: string) =>
-  new OperationOutcomeError(status, 'not-supported', msg);
+export const notSupported = (status: 405 | 406 | 415 | 501, msg: string, headers?: Record<string, string>) =>
+  new OperationOutcomeError(status, 'not-supported', msg, headers);
 export const conflict = (msg: string) => new OperationOutcomeError(409, 'conflict', msg);
 export const preconditionFailed = (msg: string) => new OperationOutcomeError(412, 'conflict', msg);
 export const tooLong = (msg: string) => new OperationOutcomeError(413, 'too-long', msg);
 export const unprocessable = (msg: string, code: IssueCode = 'processing') =>
   new OperationOutcomeError(422, code, msg);
+/** 503 with Retry-After: nothing was done, and the same request can simply be sent again. */
+export const unavailable = (msg: string, retryAfterSeconds = 1) =>
+  new OperationOutcomeError(503, 'transient', msg, { 'Retry-After': String(retryAfterSeconds) });

@@ -1,8 +1,9 @@
-import { applyPatch, JsonPatchError, type Operation, validate } from 'fast-json-patch';
+import jsonPatch, { type Operation } from 'fast-json-patch';
 import type { Binary } from 'fhir/r4';
 import { binaryFromFhir, toFhir } from './binary';
-import { ifMatchVid } from './conditional';
+import { checkIfMatch, ifMatchVid } from './conditional';
 import { requireId } from './ids';
+import { parseJsonBody } from './json';
 import { mediaType, requireJsonFormat } from './media';
 import { badRequest, gone, notFound, notSupported, OperationOutcomeError, unprocessable } from './outcome';
 import type { CoreDeps, VersionRecord } from './ports';
@@ -19,6 +20,12 @@ import {
   stageCopy,
 } from './write';
 
+// fast-json-patch is CommonJS: under native ESM (`npm start`) Node exposes only what its lexer
+// finds, and `applyPatch`/`validate` are not among them, so take them from the default export
+// (test/unit/esm-imports.test.ts keeps every named import from a CommonJS package honest).
+const { applyPatch, JsonPatchError, validate } = jsonPatch;
+type JsonPatchError = InstanceType<typeof JsonPatchError>;
+
 export const JSON_PATCH_TYPE = 'application/json-patch+json';
 
 /** Parses and structurally validates an RFC 6902 document (C22: malformed → 400). */
@@ -29,17 +36,33 @@ export function parsePatch(req: FhirRequest): Operation[] {
       415,
       `PATCH takes ${JSON_PATCH_TYPE} (RFC 6902); ${ct ?? 'a body without Content-Type'} is not supported.`,
     );
-  let ops: unknown;
-  try {
-    ops = JSON.parse(Buffer.from(req.body).toString('utf8'));
-  } catch {
-    throw badRequest('The JSON Patch is not valid JSON.', 'structure');
-  }
+  const json = parseJsonBody(req.body, 'The JSON Patch');
+  if (json === undefined) throw badRequest('The JSON Patch is not valid JSON.', 'structure');
+  const ops = json.value;
   if (!Array.isArray(ops)) throw badRequest('A JSON Patch is a JSON array of operations.', 'structure');
-  const err = validate(ops as Operation[]);
+  let err: JsonPatchError | undefined;
+  try {
+    err = validate(ops as Operation[]);
+  } catch (e) {
+    // validate() rethrows what is not a JsonPatchError (a TypeError on a hostile operation).
+    throw badRequest(`The JSON Patch cannot be read: ${firstLine(e)}.`, 'structure');
+  }
   if (err) throw badRequest(`JSON Patch operation ${err.index ?? 0}: ${describeError(err)}.`, 'structure');
+  (ops as Operation[]).forEach((op, i) => {
+    for (const p of [op.path, (op as { from?: unknown }).from])
+      if (typeof p === 'string' && FORBIDDEN_SEGMENT.test(p))
+        throw badRequest(
+          `JSON Patch operation ${i}: a Binary has no element named __proto__, constructor or prototype.`,
+          'structure',
+        );
+  });
   return ops as Operation[];
 }
+
+/** Path segments that name JavaScript object machinery, never a FHIR element (C22). */
+const FORBIDDEN_SEGMENT = /(?:^|\/)(?:__proto__|constructor|prototype)(?:\/|$)/;
+
+const firstLine = (e: unknown) => String(e instanceof Error ? e.message : e).split('\n')[0];
 
 function describeError(e: JsonPatchError): string {
   // fast-json-patch messages carry the whole document after a newline; keep the first line only.
@@ -65,7 +88,13 @@ export async function patchBinary(req: FhirRequest, deps: CoreDeps): Promise<Fhi
   requireJsonFormat(req);
   const ops = parsePatch(req);
   const ifMatch = ifMatchVid(req);
-  requireLive(id, await deps.repo.current(org, id));
+  const current = requireLive(id, await deps.repo.current(org, id));
+  if (ops.length === 0) {
+    // An empty patch changes nothing: no version, no notification; the current version answers.
+    checkIfMatch(ifMatch, current);
+    const unchanged = { ...current, created: false };
+    return writeResponse(req, unchanged, await responseBytes(req, deps, unchanged, undefined), true);
+  }
   const withData = touchesData(ops);
 
   let staged: Pick<PreparedContent, 'size' | 'blobKey' | 'sha256' | 'intentKey'> | undefined;
@@ -139,7 +168,8 @@ async function applyTo(deps: CoreDeps, head: VersionRecord, ops: Operation[], wi
         failedTest ? 'business-rule' : 'processing',
       );
     }
-    throw e;
+    // Whatever else the library throws is about the patch, not the server (C22).
+    throw unprocessable(`JSON Patch cannot be applied to Binary/${head.id}: ${firstLine(e)}.`, 'processing');
   }
   if (result === null || typeof result !== 'object' || Array.isArray(result))
     throw unprocessable('The patched result is not a Binary resource.', 'business-rule');
@@ -152,7 +182,7 @@ async function applyTo(deps: CoreDeps, head: VersionRecord, ops: Operation[], wi
   if (patched.id !== head.id)
     throw unprocessable(`The patch may not change or remove /id (Binary/${head.id}).`, 'business-rule');
   try {
-    const content = binaryFromFhir(patched, directSizeCheck(deps));
+    const content = binaryFromFhir(patched, directSizeCheck(deps), deps.config.maxResourceBytes);
     return { content, bytes };
   } catch (e) {
     if (e instanceof OperationOutcomeError && e.status === 400)

@@ -106,12 +106,24 @@ export interface CoreConfig {
   presignGetSeconds: number;
   /** Seconds before an uncommitted blob is reclaimed. */
   intentTtlSeconds: number;
+  /**
+   * Milliseconds a commit needs at most (head read, transaction, a retry): with less time left
+   * the request is refused with 503 before it commits, never cut off after (write.ts, C7).
+   */
+  commitReserveMs: number;
+  /** Largest JSON of a Binary without its data (meta, securityContext, extensions) (C39). */
+  maxResourceBytes: number;
 }
 
 export interface CoreDeps {
   repo: VersionRepository;
   blobs: BlobStore;
   config: CoreConfig;
+  /**
+   * Milliseconds this request may still run (Lambda's `getRemainingTimeInMillis`, the local
+   * server's equivalent); undefined = no limit.
+   */
+  remainingMs?: () => number;
   /** Injectable clock and randomness for tests. */
   now?: () => Date;
   newId?: () => string;

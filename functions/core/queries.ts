@@ -66,12 +66,12 @@ export interface VersionQueries {
     id: string,
     q: { after?: string; before?: string; limit: number },
   ): Promise<QueryPage>;
-  /** All versions of a tenant's Binaries by lastUpdated, through the `byTenant` index. */
+  /** All versions of a tenant's Binaries by lastUpdated (an index of the store). */
   tenantHistory(org: string, q: RangeQuery): Promise<QueryPage>;
   /**
    * One page of the tenant's current, non-deleted Binaries that meet `criteria`, by lastUpdated
-   * (http://hl7.org/fhir/R4/search.html). On DynamoDB: the sparse `currentByTenant` index, or a
-   * batch read of the heads when ids are given.
+   * (http://hl7.org/fhir/R4/search.html). How the store finds them is the adapter's choice
+   * (DynamoDB: functions/adapters/dynamo-queries.ts).
    */
   searchCurrent(org: string, criteria: CurrentCriteria, page: PageRequest): Promise<QueryPage>;
   /** How many current Binaries meet `criteria` (for Bundle.total). */

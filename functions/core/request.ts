@@ -14,6 +14,8 @@ export interface Principal {
 export interface FhirRequest {
   /** Upper-case HTTP method; HEAD is passed through so handlers can answer it like GET (C9). */
   method: string;
+  /** The request path as sent (API Gateway's `rawPath`). */
+  path?: string;
   /** Path parameters from the route table (`organizationId`, `id`, `vid`, …). */
   params: Record<string, string>;
   /** Query parameters, each possibly repeated. */

@@ -150,6 +150,13 @@ export function matchesLastUpdated(f: LastUpdatedFilter, instant: string): boole
   return f.exclude.every((x) => instant < x.lo || instant >= x.hi);
 }
 
+/** Parameters that take one value: a repeat is ambiguous, so 400 rather than a guess (C24, C25). */
+export function requireSingle(params: Record<string, string[]>, names: string[]): void {
+  for (const n of names)
+    if ((params[n]?.length ?? 0) > 1)
+      throw badRequest(`${n} was given ${params[n]!.length} times: give it once.`, 'invalid');
+}
+
 /** Opaque paging cursor: base64url of the index position the next page continues after. */
 export const encodeCursor = (position: string) => Buffer.from(position, 'utf8').toString('base64url');
 
@@ -197,6 +204,13 @@ function tokenSet(values: string[]): Set<string> {
 }
 
 export const MAX_IDS = 1000;
+/** C25: DynamoDB's IN takes at most 100 operands; `_language` values become them. */
+export const MAX_LANGUAGES = 100;
+/**
+ * C25: each `_lastUpdated=ne…` adds a clause to one FilterExpression, which DynamoDB caps at 4 KB;
+ * 50 of them (about 1.9 KB) plus 100 languages stay well inside it.
+ */
+export const MAX_EXCLUSIONS = 50;
 
 /** Search parameters of Binary this service supports (C25), in the order links list them. */
 export const SEARCH_PARAMS: readonly SearchParam[] = [
@@ -223,6 +237,11 @@ export const SEARCH_PARAMS: readonly SearchParam[] = [
       const lu = parseLastUpdated(values);
       if (lu.since !== undefined) c.since = lu.since;
       if (lu.before !== undefined) c.before = lu.before;
+      if (lu.exclude.length > MAX_EXCLUSIONS)
+        throw badRequest(
+          `_lastUpdated takes at most ${MAX_EXCLUSIONS} ne values per search; ${lu.exclude.length} were given.`,
+          'value',
+        );
       if (lu.exclude.length > 0) c.exclude = lu.exclude;
       return values;
     },
@@ -239,6 +258,11 @@ export const SEARCH_PARAMS: readonly SearchParam[] = [
     documentation: 'Binary.language, comma-separated (any of).',
     parse(values, c) {
       c.languages = [...tokenSet(values)];
+      if (c.languages.length > MAX_LANGUAGES)
+        throw badRequest(
+          `_language lists at most ${MAX_LANGUAGES} languages per search; ${c.languages.length} were given.`,
+          'value',
+        );
       return [c.languages.join(',')];
     },
     filter: (c, r) =>

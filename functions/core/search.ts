@@ -10,11 +10,36 @@ import type { CurrentCriteria, PageRequest, QueryDeps } from './queries';
 import type { FhirRequest, FhirResponse } from './request';
 import { header } from './request';
 import { fhirJson } from './response';
-import { decodeCursor, encodeCursor, matchesNothing, parseCount, SEARCH_PARAMS } from './search-params';
+import {
+  decodeCursor,
+  encodeCursor,
+  matchesNothing,
+  parseCount,
+  requireSingle,
+  SEARCH_PARAMS,
+} from './search-params';
 
 /** Result parameters and our paging cursor: known, so never "unknown" under handling=strict. */
 const CONTROL = new Set(['_count', '_sort', '_summary', '_format', '_pretty', '_cursor']);
 const KNOWN = new Set<string>([...SEARCH_PARAMS.map((p) => p.name), ...CONTROL]);
+
+/** The values R4 defines for `_summary` (search.html#summary). */
+const SUMMARY_VALUES = new Set(['true', 'text', 'data', 'count', 'false']);
+
+/**
+ * search.html#modifiers: a server SHALL reject a modifier it does not support. None is supported,
+ * so `name:modifier` on a parameter this server knows → 400 (unknown names stay C25's concern).
+ */
+function rejectModifiers(params: Record<string, string[]>): void {
+  for (const key of Object.keys(params)) {
+    const [name, modifier] = key.split(':', 2) as [string, string | undefined];
+    if (modifier !== undefined && KNOWN.has(name))
+      throw badRequest(
+        `The modifier :${modifier} is not supported on ${name}: search ${name} without a modifier.`,
+        'not-supported',
+      );
+  }
+}
 
 /** Query parameters, plus the form body of POST [base]/Binary/_search (search.html#Introduction). */
 function searchParameters(req: FhirRequest): Record<string, string[]> {
@@ -47,6 +72,8 @@ export async function searchBinary(req: FhirRequest, deps: QueryDeps): Promise<F
   const lenient = (msg: string) => {
     if (strict) throw badRequest(`${msg} (Prefer: handling=strict).`, 'invalid');
   };
+  rejectModifiers(params);
+  requireSingle(params, ['_count', '_sort', '_summary', '_cursor', '_format']);
   const unknown = Object.keys(params).filter((k) => !KNOWN.has(k));
   if (unknown.length > 0)
     lenient(
@@ -62,8 +89,13 @@ export async function searchBinary(req: FhirRequest, deps: QueryDeps): Promise<F
     lenient(`_sort=${sortRaw} is not supported: use _lastUpdated or -_lastUpdated`);
   const summaryRaw = one('_summary');
   const summaryCount = summaryRaw === 'count';
-  if (summaryRaw !== undefined && !summaryCount && summaryRaw !== 'false')
-    lenient(`_summary=${summaryRaw} is not supported: use _summary=count`);
+  // Binary has no text element, so `data` is the whole resource, as `false` is; `true`/`text`
+  // would drop data, which this server does not do on request: refused rather than ignored.
+  if (summaryRaw !== undefined && !['count', 'false', 'data'].includes(summaryRaw))
+    throw badRequest(
+      `_summary=${summaryRaw} is not supported: use _summary=count (or false/data for whole resources).`,
+      SUMMARY_VALUES.has(summaryRaw) ? 'not-supported' : 'value',
+    );
   const cursorRaw = one('_cursor');
   const after = decodeCursor(cursorRaw, /^[\x21-\x7e]{1,400}$/);
 

@@ -26,7 +26,12 @@ export interface MultipartStore {
   presignPart(key: string, uploadId: string, partNumber: number, expiresInSeconds: number): Promise<string>;
   /** The parts uploaded so far; undefined when the multipart upload no longer exists. */
   listParts(key: string, uploadId: string): Promise<StoredPart[] | undefined>;
-  /** Assembles the object from `parts` (ascending part numbers). */
+  /**
+   * Assembles the object from `parts` (ascending part numbers). Throws PartsRejectedError when
+   * the store refuses the parts themselves (S3 `EntityTooSmall`, `InvalidPart`, …), and
+   * UploadGoneError when the multipart upload no longer exists (it may have been completed by an
+   * earlier call that was cut off).
+   */
   complete(key: string, uploadId: string, parts: StoredPart[]): Promise<void>;
   /** Drops the upload and its parts; no error when it is already gone. */
   abort(key: string, uploadId: string): Promise<void>;
@@ -35,6 +40,29 @@ export interface MultipartStore {
   /** Streams the inclusive byte range [start, end] of the object. */
   stream(key: string, range: { start: number; end: number }): AsyncIterable<Uint8Array>;
 }
+
+/** The store refused to assemble the parts as they are (the client can upload them again). */
+export class PartsRejectedError extends Error {
+  constructor(
+    message: string,
+    /** The store's error code, e.g. `EntityTooSmall`. */
+    readonly code: string,
+  ) {
+    super(message);
+    this.name = 'PartsRejectedError';
+  }
+}
+
+/** The multipart upload is gone from the store (completed or aborted). */
+export class UploadGoneError extends Error {
+  constructor() {
+    super('multipart upload no longer exists');
+    this.name = 'UploadGoneError';
+  }
+}
+
+/** How an upload session ended; the session is kept until it expires so repeats answer alike (C30). */
+export type UploadEnd = 'completed' | 'aborted' | 'rejected';
 
 /** What the session of one `$upload` remembers between start, status and completion. */
 export interface UploadSession {
@@ -59,13 +87,30 @@ export interface UploadSession {
   assembled?: boolean;
   /** The declared sha256 was checked against the object (a retried completion skips it). */
   verified?: boolean;
+  /**
+   * Checkpoint of the sha256 check: the hasher's saved state (base64) after the first
+   * `hashedBytes` bytes, so a completion cut off mid-hash (time budget, crash) resumes there.
+   */
+  hashState?: string;
+  hashedBytes?: number;
+  /** Set once the session ended; a repeated complete or abort answers from it (C30). */
+  ended?: UploadEnd;
+  /** completed: the version the upload became. */
+  vid?: number;
+  /** rejected: why (the 422's diagnostics, repeated to a retry). */
+  reason?: string;
 }
+
+/** The fields a completion or abort records as it goes. */
+export type UploadProgress = Partial<
+  Pick<UploadSession, 'assembled' | 'verified' | 'hashState' | 'hashedBytes' | 'ended' | 'vid' | 'reason'>
+>;
 
 export interface UploadSessionStore {
   put(session: UploadSession): Promise<void>;
   get(uploadId: string): Promise<UploadSession | undefined>;
-  /** Records progress of a completion (assembled / verified) so a retry resumes there. */
-  mark(uploadId: string, progress: Pick<UploadSession, 'assembled' | 'verified'>): Promise<void>;
+  /** Records progress of a completion so a retry resumes there, or how the session ended. */
+  mark(uploadId: string, progress: UploadProgress): Promise<void>;
   delete(uploadId: string): Promise<void>;
 }
 
@@ -85,6 +130,17 @@ export interface UploadConfig {
    */
   verifyRangeBytes: number;
   verifyParallel: number;
+  /**
+   * The sha256 check saves its state in the session every this many bytes, so a completion that
+   * is killed mid-hash loses at most this much work.
+   */
+  verifyCheckpointBytes: number;
+  /**
+   * The sha256 check stops when the request has less than this many milliseconds left (enough
+   * to save the checkpoint and answer, or to commit); the next request continues (202 +
+   * Retry-After).
+   */
+  verifyReserveMs: number;
 }
 
 /** What the `$upload` operations need: the core's ports plus the multipart store and sessions. */

@@ -1,4 +1,6 @@
-import { mediaType } from './media';
+import { requireReference } from './binary';
+import { parseJsonBody } from './json';
+import { mediaType, requireMediaType } from './media';
 import { badRequest, notSupported } from './outcome';
 import { type FhirRequest, header } from './request';
 
@@ -16,12 +18,9 @@ export function parseStartBody(req: FhirRequest): StartBody {
   if (ct !== 'application/json' && ct !== 'application/fhir+json') {
     throw notSupported(415, 'Send the $upload request as application/json.');
   }
-  let body: unknown;
-  try {
-    body = JSON.parse(Buffer.from(req.body).toString('utf8'));
-  } catch {
-    throw badRequest('The $upload request is not valid JSON.', 'structure');
-  }
+  const json = parseJsonBody(req.body, 'The $upload request');
+  if (json === undefined) throw badRequest('The $upload request is not valid JSON.', 'structure');
+  const body = json.value;
   if (body === null || typeof body !== 'object' || Array.isArray(body))
     throw badRequest('The $upload request must be a JSON object {"contentType", "size", …}.', 'structure');
   const b = body as Record<string, unknown>;
@@ -34,6 +33,7 @@ export function parseStartBody(req: FhirRequest): StartBody {
       '"contentType" is required: the MIME type of the file, e.g. "application/pdf".',
       'required',
     );
+  requireMediaType(b.contentType, '"contentType"');
   if (typeof b.size !== 'number' || !Number.isSafeInteger(b.size) || b.size < 1)
     throw badRequest(
       '"size" is required: the exact file size in bytes, a positive integer (empty files: use a direct create).',
@@ -46,6 +46,7 @@ export function parseStartBody(req: FhirRequest): StartBody {
     else if (sc && typeof sc === 'object' && typeof (sc as { reference?: unknown }).reference === 'string')
       securityContext = (sc as { reference: string }).reference;
     else throw badRequest('"securityContext" must be a reference such as "Patient/123".', 'value');
+    requireReference(securityContext, '"securityContext"');
   }
   if (
     b.sha256 !== undefined &&

@@ -2,15 +2,21 @@ import { randomUUID } from 'node:crypto';
 import { binaryFromRaw } from './binary';
 import { checkIfMatch, ifMatchVid } from './conditional';
 import { isValidId, requireId } from './ids';
-import { notFound, tooLong, unprocessable } from './outcome';
+import { conflict, notFound, type OperationOutcomeError, tooLong, unprocessable } from './outcome';
 import type { CoreDeps, VersionRecord } from './ports';
 import { reapIntent } from './reaper';
 import type { FhirRequest, FhirResponse } from './request';
-import { writeResponse } from './response';
-import { choosePartSize, partCount, partProgress } from './upload-parts';
-import type { UploadDeps, UploadSession } from './upload-ports';
+import { versionUrl, writeResponse } from './response';
+import { choosePartSize, expectedPartSize, partCount, partProgress } from './upload-parts';
+import {
+  PartsRejectedError,
+  type StoredPart,
+  type UploadDeps,
+  UploadGoneError,
+  type UploadSession,
+} from './upload-ports';
 import { parseStartBody } from './upload-request';
-import { sha256OfObject } from './upload-verify';
+import { resumableSha256 } from './upload-verify';
 import { commitVersion, newBlobKey } from './write';
 
 /*
@@ -114,21 +120,26 @@ export async function startUpload(req: FhirRequest, deps: UploadDeps): Promise<F
 async function loadSession(req: FhirRequest, deps: UploadDeps): Promise<UploadSession> {
   const org = requireId(req.params.organizationId, 'organizationId');
   const uploadId = req.params.uploadId ?? '';
-  const missing = () =>
-    notFound(
-      `Upload ${uploadId} does not exist (or it completed, was aborted or expired): start a new $upload.`,
-    );
-  if (!isValidId(uploadId)) throw missing();
+  if (!isValidId(uploadId)) throw missingUpload(uploadId);
   const s = await deps.sessions.get(uploadId);
-  if (!s || s.org !== org || s.expiresAt <= nowS(deps)) throw missing();
+  // An assembled upload stays completable while its intent protects the bytes (a completion
+  // that started in time may need a few more requests to finish hashing).
+  const until = s?.assembled && !s.ended ? s.expiresAt + INTENT_GRACE_SECONDS / 2 : (s?.expiresAt ?? 0);
+  if (!s || s.org !== org || until <= nowS(deps)) throw missingUpload(uploadId);
   return s;
 }
+
+const missingUpload = (uploadId: string, why = 'does not exist (or it expired)') =>
+  notFound(`Upload ${uploadId} ${why}: start a new $upload.`);
 
 /** C29: GET [base]/Binary/$upload/{uploadId} — what S3 has, and fresh URLs for the rest. */
 export async function uploadStatus(req: FhirRequest, deps: UploadDeps): Promise<FhirResponse> {
   const s = await loadSession(req, deps);
-  const parts = s.assembled ? [] : ((await deps.multipart.listParts(s.blobKey, s.storeUploadId)) ?? []);
-  const { missing } = s.assembled ? { missing: [] } : partProgress(s, parts);
+  if (s.ended === 'aborted' || s.ended === 'rejected')
+    throw missingUpload(s.uploadId, s.ended === 'aborted' ? 'was aborted' : `was rejected (${s.reason})`);
+  const done = s.assembled || s.ended === 'completed';
+  const parts = done ? [] : ((await deps.multipart.listParts(s.blobKey, s.storeUploadId)) ?? []);
+  const { missing } = done ? { missing: [] } : partProgress(s, parts);
   return {
     status: 200,
     headers: { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' },
@@ -138,7 +149,11 @@ export async function uploadStatus(req: FhirRequest, deps: UploadDeps): Promise<
       size: s.size,
       partSize: s.partSize,
       partCount: s.partCount,
-      state: s.assembled ? 'assembled' : 'uploading',
+      state: s.ended === 'completed' ? 'completed' : s.assembled ? 'assembled' : 'uploading',
+      ...(s.hashedBytes !== undefined && !s.verified ? { verifiedBytes: s.hashedBytes } : {}),
+      ...(s.ended === 'completed' && s.vid !== undefined
+        ? { location: versionUrl(req, { id: s.id, vid: s.vid }) }
+        : {}),
       uploaded: parts.map((p) => ({ partNumber: p.partNumber, size: p.size })),
       parts: await partUrls(deps, s, missing),
       expiresAt: new Date(s.expiresAt * 1000).toISOString(),
@@ -149,74 +164,124 @@ export async function uploadStatus(req: FhirRequest, deps: UploadDeps): Promise<
   };
 }
 
-/** Ends a session whose bytes will never be committed: abort, delete the bytes, forget it. */
-async function discardUpload(deps: UploadDeps, s: UploadSession): Promise<void> {
+/**
+ * Ends a session whose bytes will never be committed: abort, delete the bytes, and keep the
+ * session as a tombstone (`ended`) so a repeated abort or complete answers the same (C30).
+ */
+async function discardUpload(
+  deps: UploadDeps,
+  s: UploadSession,
+  ended: 'aborted' | 'rejected',
+  reason?: string,
+) {
   await deps.multipart.abort(s.blobKey, s.storeUploadId);
   // Deletes the bytes only when no committed version refers to them (a racing completion).
   await reapIntent(deps, { blobKey: s.blobKey, org: s.org, id: s.id });
   await deps.repo.dropIntent(s.blobKey);
-  await deps.sessions.delete(s.uploadId);
+  await deps.sessions.mark(s.uploadId, { ended, ...(reason !== undefined ? { reason } : {}) });
 }
 
-/** C30: DELETE [base]/Binary/$upload/{uploadId} → 204. */
+/** C30: DELETE [base]/Binary/$upload/{uploadId} → 204, also when it was already aborted. */
 export async function abortUpload(req: FhirRequest, deps: UploadDeps): Promise<FhirResponse> {
   const s = await loadSession(req, deps);
-  await discardUpload(deps, s);
+  if (s.ended === 'completed')
+    throw conflict(
+      `Upload ${s.uploadId} already completed as Binary/${s.id}/_history/${s.vid}: delete the Binary instead.`,
+    );
+  if (s.ended === undefined) await discardUpload(deps, s, 'aborted');
   return { status: 204, headers: {}, audit: { resourceId: s.id } };
+}
+
+/** The answer to a completion that committed (the first time, and every repeat after it). */
+async function completedResponse(
+  req: FhirRequest,
+  deps: UploadDeps,
+  s: UploadSession,
+  record?: VersionRecord,
+) {
+  const r = record ?? (s.vid !== undefined ? await deps.repo.version(s.org, s.id, s.vid) : undefined);
+  if (!r) throw missingUpload(s.uploadId);
+  return writeResponse(req, r, 'absent', false);
+}
+
+/** 202 + Retry-After: the completion made progress and continues on the next request (C30). */
+function stillVerifying(req: FhirRequest, s: UploadSession, hashed: number): FhirResponse {
+  return {
+    status: 202,
+    headers: {
+      'Content-Type': 'application/json',
+      'Retry-After': '1',
+      'Content-Location': uploadUrl(req, s.uploadId),
+      'Cache-Control': 'no-store',
+    },
+    json: {
+      uploadId: s.uploadId,
+      id: s.id,
+      state: 'assembled',
+      size: s.size,
+      verifiedBytes: hashed,
+      complete: `${uploadUrl(req, s.uploadId)}/complete`,
+    },
+    audit: { resourceId: s.id },
+  };
 }
 
 /**
  * C30: POST [base]/Binary/$upload/{uploadId}/complete. Lists the parts itself, assembles the
- * object, checks size and (when declared) sha256, then commits like C10/C20. Each finished step
- * is recorded in the session, so a retried completion (after a timeout) resumes where it stopped.
+ * object, checks size and (when declared) sha256, then commits like C10/C20. Every step is
+ * recorded in the session, so a completion cut off at any point (time budget, crash, lost
+ * answer) resumes where it stopped, and a repeat after the end gets the same answer:
+ * - parts listed, not assembled: lists and assembles again;
+ * - assembled by S3 but not recorded: the upload is gone and the object is there — recorded now;
+ * - mid-hash: the sha256 resumes from the last checkpoint (saved every
+ *   `verifyCheckpointBytes`, and whenever the time budget runs low: then 202 + Retry-After);
+ * - verified, not committed: commits;
+ * - committed, not recorded: the head holds the upload's bytes — recorded now;
+ * - ended: the same 201/200 (completed) or 422 (rejected) as the first time.
  */
 export async function completeUpload(req: FhirRequest, deps: UploadDeps): Promise<FhirResponse> {
   let s = await loadSession(req, deps);
+  if (s.ended === 'completed') return completedResponse(req, deps, s);
+  if (s.ended === 'rejected') throw unprocessable(s.reason ?? 'The upload was rejected.');
+  if (s.ended === 'aborted') throw missingUpload(s.uploadId, 'was aborted');
+
+  const head = await deps.repo.current(s.org, s.id);
+  if (head?.blobKey === s.blobKey) return finish(req, deps, s, head);
   const ifMatch = ifMatchVid(req);
   // Fail fast before any expensive step; commitVersion checks again atomically.
-  const head = await deps.repo.current(s.org, s.id);
   checkIfMatch(ifMatch, head);
 
-  const mismatch = async (what: string) => {
-    await discardUpload(deps, s);
-    return unprocessable(`${what} No version was created and the upload was discarded: start a new $upload.`);
+  const reject = async (what: string) => {
+    const reason = `${what} No version was created and the upload was discarded: start a new $upload.`;
+    await discardUpload(deps, s, 'rejected', reason);
+    return unprocessable(reason);
   };
 
   if (!s.assembled) {
-    const parts = await deps.multipart.listParts(s.blobKey, s.storeUploadId);
-    if (parts === undefined)
-      throw notFound(`Upload ${s.uploadId} no longer exists in storage: start a new $upload.`);
-    const present = new Set(parts.map((p) => p.partNumber));
-    const absent = Array.from({ length: s.partCount }, (_, i) => i + 1).filter((n) => !present.has(n));
-    if (absent.length > 0) {
-      throw unprocessable(
-        `Parts ${absent.join(', ')} of ${s.partCount} have not been uploaded: GET ${uploadUrl(req, s.uploadId)} for their URLs, upload them, then complete again.`,
-        'business-rule',
-      );
-    }
-    const total = parts.reduce((n, p) => n + p.size, 0);
-    if (total !== s.size)
-      throw await mismatch(`The parts hold ${total} bytes but the declared size is ${s.size}.`);
-    await deps.multipart.complete(s.blobKey, s.storeUploadId, parts);
+    const assembled = await assemble(req, deps, s, reject);
+    if (!assembled) throw missingUpload(s.uploadId, 'no longer exists in storage');
     await deps.sessions.mark(s.uploadId, { assembled: true });
     s = { ...s, assembled: true };
   }
   const object = await deps.multipart.head(s.blobKey);
   if (object?.size !== s.size)
-    throw await mismatch(
+    throw await reject(
       `The stored object holds ${object?.size ?? 0} bytes but the declared size is ${s.size}.`,
     );
+
   if (s.sha256 !== undefined && !s.verified) {
-    const { verifyRangeBytes, verifyParallel } = deps.upload;
-    const actual = await sha256OfObject(
-      deps.multipart,
-      s.blobKey,
-      s.size,
-      verifyRangeBytes > 0 ? verifyRangeBytes : s.size,
-      Math.max(1, verifyParallel),
-    );
-    if (actual !== s.sha256)
-      throw await mismatch(`The content's SHA-256 is ${actual} but the declared sha256 is ${s.sha256}.`);
+    const { verifyRangeBytes, verifyParallel, verifyCheckpointBytes, verifyReserveMs } = deps.upload;
+    const result = await resumableSha256(deps.multipart, s.blobKey, s.size, {
+      ...(s.hashedBytes !== undefined ? { from: { offset: s.hashedBytes, state: s.hashState } } : {}),
+      chunk: verifyRangeBytes > 0 ? verifyRangeBytes : s.size,
+      window: Math.max(1, verifyParallel),
+      checkpointEvery: verifyCheckpointBytes > 0 ? verifyCheckpointBytes : undefined,
+      save: (c) => deps.sessions.mark(s.uploadId, { hashedBytes: c.offset, hashState: c.state }),
+      pause: () => deps.remainingMs !== undefined && deps.remainingMs() < verifyReserveMs,
+    });
+    if (!result.done) return stillVerifying(req, s, result.checkpoint.offset);
+    if (result.digest !== s.sha256)
+      throw await reject(`The content's SHA-256 is ${result.digest} but the declared sha256 is ${s.sha256}.`);
     await deps.sessions.mark(s.uploadId, { verified: true });
   }
 
@@ -237,6 +302,69 @@ export async function completeUpload(req: FhirRequest, deps: UploadDeps): Promis
     if (now?.blobKey !== s.blobKey) throw e;
     record = now;
   }
-  await deps.sessions.delete(s.uploadId);
-  return writeResponse(req, record!, 'absent', false);
+  return finish(req, deps, s, record!);
+}
+
+/** Records the completion on the session (kept as a tombstone until it expires) and answers. */
+async function finish(req: FhirRequest, deps: UploadDeps, s: UploadSession, record: VersionRecord) {
+  await deps.sessions.mark(s.uploadId, { ended: 'completed', vid: record.vid });
+  return completedResponse(req, deps, s, record);
+}
+
+/**
+ * Assembles the uploaded parts into the object. False when the multipart upload is gone and no
+ * complete object stands in its place; true when assembled now or by an earlier, cut-off call.
+ */
+async function assemble(
+  req: FhirRequest,
+  deps: UploadDeps,
+  s: UploadSession,
+  reject: (what: string) => Promise<OperationOutcomeError>,
+): Promise<boolean> {
+  const parts = await deps.multipart.listParts(s.blobKey, s.storeUploadId);
+  const assembledEarlier = async () => (await deps.multipart.head(s.blobKey))?.size === s.size;
+  if (parts === undefined) return assembledEarlier();
+  const present = new Set(parts.map((p) => p.partNumber));
+  const absent = Array.from({ length: s.partCount }, (_, i) => i + 1).filter((n) => !present.has(n));
+  const statusHint = `GET ${uploadUrl(req, s.uploadId)} for their URLs, upload them`;
+  if (absent.length > 0) {
+    throw unprocessable(
+      `Parts ${absent.join(', ')} of ${s.partCount} have not been uploaded: ${statusHint}, then complete again.`,
+      'business-rule',
+    );
+  }
+  const total = parts.reduce((n, p) => n + p.size, 0);
+  if (total !== s.size)
+    throw await reject(`The parts hold ${total} bytes but the declared size is ${s.size}.`);
+  // The right total in the wrong pieces (S3 would answer EntityTooSmall): name the parts.
+  const wrong = parts.filter(
+    (p) => p.partNumber <= s.partCount && p.size !== expectedPartSize(s, p.partNumber),
+  );
+  if (wrong.length > 0) throw wrongParts(s, wrong, statusHint);
+  try {
+    await deps.multipart.complete(
+      s.blobKey,
+      s.storeUploadId,
+      parts.filter((p) => p.partNumber <= s.partCount),
+    );
+  } catch (e) {
+    if (e instanceof PartsRejectedError)
+      throw unprocessable(
+        `Storage refused the parts (${e.code}): each part but the last must be exactly ${s.partSize} bytes; ${statusHint} again, then complete again.`,
+        'business-rule',
+      );
+    if (e instanceof UploadGoneError) return assembledEarlier();
+    throw e;
+  }
+  return true;
+}
+
+function wrongParts(s: UploadSession, wrong: StoredPart[], statusHint: string) {
+  const list = wrong
+    .map((p) => `part ${p.partNumber} has ${p.size} bytes, must have ${expectedPartSize(s, p.partNumber)}`)
+    .join('; ');
+  return unprocessable(
+    `Parts of the wrong size (${list}). Every part but the last is exactly partSize (${s.partSize}) bytes and part n starts at byte (n − 1) × partSize: ${statusHint} again, then complete again.`,
+    'business-rule',
+  );
 }

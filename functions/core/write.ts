@@ -2,7 +2,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import type { Binary } from 'fhir/r4';
 import { describe } from './binary';
 import { checkIfMatch } from './conditional';
-import { conflict, preconditionFailed, tooLong } from './outcome';
+import { conflict, preconditionFailed, tooLong, unavailable } from './outcome';
 import type { CoreDeps, VersionRecord, WriteMethod } from './ports';
 import { VersionConflictError } from './ports';
 
@@ -36,7 +36,7 @@ export const newBlobKey = (org: string, id: string) => `${org}/Binary/${id}/${ra
 
 /**
  * Writes bytes before any metadata exists, protected by an intent: if the commit never
- * happens, the intent expires and its bytes are reclaimed (docs/ARCHITECTURE.md, Storage).
+ * happens, the intent expires and its bytes are reclaimed (docs/ARCHITECTURE.md, Orphan cleanup).
  */
 export async function stageBytes(
   deps: CoreDeps,
@@ -96,6 +96,20 @@ export async function discardStaged(
   }
 }
 
+/**
+ * A request whose remaining time cannot cover a commit is refused with 503 + Retry-After before
+ * it commits (C7): a commit cut off by the function's timeout would leave a written version
+ * behind a 5xx, and the client would not know whether to retry.
+ */
+export function ensureTimeToCommit(deps: CoreDeps): void {
+  const left = deps.remainingMs?.();
+  if (left === undefined || left >= deps.config.commitReserveMs) return;
+  throw unavailable(
+    'The service is busy and this request ran out of time before it could be committed; nothing was stored. Send it again.',
+    Math.max(1, Math.ceil(deps.config.commitReserveMs / 1000)),
+  );
+}
+
 export interface CommitRequest {
   org: string;
   id: string;
@@ -150,6 +164,7 @@ export async function commitVersion(deps: CoreDeps, req: CommitRequest): Promise
       });
       intentKey = c.intentKey;
     }
+    ensureTimeToCommit(deps);
     try {
       await deps.repo.commit(stripUndefined(record), { expectedVid: head?.vid ?? 0, intentKey });
       return record;

@@ -22,8 +22,8 @@ export interface EmitterDeps {
  *   A thrown error (crash, timeout) retries the whole batch: at least once, duplicates carry the
  *   same `versionId` so subscribers can dedupe.
  * - Which records are notifications is decided by `committedVersion` (dynamo-schema.ts).
- * - Optionally a filter `{"eventName": ["INSERT"], "dynamodb": {"NewImage": {"sk": {"S":
- *   [{"prefix": "V#"}]}}}}`; the same check is repeated here.
+ * - Optionally an event filter on INSERTs of version items (infra/events.ts builds it from the
+ *   schema's prefixes); the same check is repeated here.
  */
 export function makeEmitter(deps: EmitterDeps) {
   return async (event: DynamoDBStreamEvent): Promise<DynamoDBBatchResponse> => {

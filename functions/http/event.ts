@@ -1,12 +1,17 @@
 import type { APIGatewayProxyEventV2WithJWTAuthorizer, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { principalFromClaims } from '../core/auth';
+import { badRequest } from '../core/outcome';
 import type { FhirRequest, FhirResponse } from '../core/request';
 
 export type HttpEvent = APIGatewayProxyEventV2WithJWTAuthorizer;
 export type HttpResult = APIGatewayProxyStructuredResultV2;
 
-/** API Gateway HTTP API (payload v2) event → the core's request. */
-export function toFhirRequest(event: HttpEvent): FhirRequest {
+/**
+ * API Gateway HTTP API (payload v2) event → the core's request. The FHIR base starts with
+ * `publicBaseUrl` when configured (custom domain, base-path mapping), else with the request's
+ * protocol and host.
+ */
+export function toFhirRequest(event: HttpEvent, publicBaseUrl?: string): FhirRequest {
   const headers: Record<string, string> = {};
   for (const [k, v] of Object.entries(event.headers ?? {})) if (v !== undefined) headers[k.toLowerCase()] = v;
   const query: Record<string, string[]> = {};
@@ -20,25 +25,44 @@ export function toFhirRequest(event: HttpEvent): FhirRequest {
       : Buffer.from(event.body, event.isBase64Encoded ? 'base64' : 'utf8');
   const params: Record<string, string> = {};
   for (const [k, v] of Object.entries(event.pathParameters ?? {}))
-    if (v !== undefined) params[k] = decodeURIComponent(v);
+    if (v !== undefined) params[k] = decodePathSegment(k, v);
   const proto = headers['x-forwarded-proto'] ?? 'https';
   const host = event.requestContext.domainName ?? headers.host ?? 'localhost';
+  const origin = publicBaseUrl ?? `${proto}://${host}`;
   const claims = event.requestContext.authorizer?.jwt?.claims;
   return {
     method: event.requestContext.http.method.toUpperCase(),
+    path: event.rawPath,
     params,
     query,
     headers,
     body,
-    baseUrl: `${proto}://${host}/organizations/${params.organizationId ?? ''}/fhir/4`,
+    baseUrl: `${origin}/organizations/${params.organizationId ?? ''}/fhir/4`,
     principal: claims ? principalFromClaims(claims as Record<string, unknown>) : undefined,
   };
+}
+
+/** A percent-encoded path segment; a malformed escape (`%ZZ`, a lone `%E2`) is the client's 400 (C6). */
+function decodePathSegment(name: string, raw: string): string {
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    throw badRequest(
+      `The ${name} in the URL has a malformed percent-escape: encode "%" as %25 and use UTF-8 escapes.`,
+      'value',
+    );
+  }
 }
 
 /** The core's response → an HTTP API result; bytes travel base64-encoded, HEAD carries no body. */
 export function toHttpResult(req: Pick<FhirRequest, 'method'>, res: FhirResponse): HttpResult {
   const headers = { ...res.headers };
-  if (req.method === 'HEAD') return { statusCode: res.status, headers };
+  if (req.method === 'HEAD') {
+    // C9: HEAD answers GET's headers, Content-Length included, for FHIR JSON as for raw bytes.
+    if (res.json !== undefined)
+      headers['Content-Length'] = String(Buffer.byteLength(JSON.stringify(res.json)));
+    return { statusCode: res.status, headers };
+  }
   if (res.json !== undefined) return { statusCode: res.status, headers, body: JSON.stringify(res.json) };
   if (res.bytes !== undefined) {
     return {

@@ -3,8 +3,9 @@ import type { Context } from 'aws-lambda';
 import { type Access, authorize } from '../core/auth';
 import { requireId } from '../core/ids';
 import { FHIR_JSON_CONTENT_TYPE } from '../core/media';
-import { OperationOutcomeError, operationOutcome, unauthorized } from '../core/outcome';
+import { OperationOutcomeError, operationOutcome, tooLong, unauthorized } from '../core/outcome';
 import type { FhirRequest, FhirResponse } from '../core/request';
+import { directBodyOverLimit, MAX_FHIR_DATA_BYTES } from '../limits';
 import { logger } from '../logger';
 import { type AppDeps, appDeps } from '../wiring';
 import { parseCdata } from './audit';
@@ -41,7 +42,13 @@ export function errorResult(err: unknown, requestId: string): HttpResult {
  * A Lambda handler for one operation: event → FhirRequest → auth (C1, C2) → core → result, with
  * the audit line (C38) written once per request whatever happened.
  */
-export function fhirHandler(operation: string, access: Access, op: Operation) {
+export function fhirHandler(
+  operation: string,
+  access: Access,
+  op: Operation,
+  /** `tenant: false`: the route has no `{organizationId}` (the `$default` route, C40). */
+  options: { tenant?: boolean } = {},
+) {
   // Per-invocation facts for the audit line, keyed by the event object middy passes around.
   const state = new WeakMap<HttpEvent, State>();
   return middy<HttpEvent, HttpResult, Error, Context>()
@@ -62,17 +69,50 @@ export function fhirHandler(operation: string, access: Access, op: Operation) {
         request.response = errorResult(request.error, request.context?.awsRequestId ?? 'local');
       },
     })
-    .handler(async (event) => {
-      const req = toFhirRequest(event);
+    .handler(async (event, context) => {
+      const deps = appDeps();
+      const req = toFhirRequest(event, deps.appConfig.publicBaseUrl);
       if (access !== 'public' && !req.principal)
         throw unauthorized('A Bearer token is required: send Authorization: Bearer <JWT>.');
-      const org = requireId(req.params.organizationId, 'organizationId');
-      authorize(req.principal, org, access);
-      const res = await op(req, appDeps());
+      if (options.tenant ?? true) {
+        const org = requireId(req.params.organizationId, 'organizationId');
+        authorize(req.principal, org, access);
+      }
+      checkBodySize(req);
+      const res = await op(req, withBudget(deps, context));
       const s = state.get(event);
       if (s) s.res = res;
       return toHttpResult(req, res);
     });
+}
+
+/**
+ * C13: every body the function accepts fits through API Gateway and Lambda (functions/limits.ts),
+ * so a direct write that works locally works on AWS; above that, 413 naming $upload.
+ */
+function checkBodySize(req: FhirRequest): void {
+  const over = directBodyOverLimit(req.body, req.headers['content-type']);
+  if (!over) return;
+  throw tooLong(
+    over.escaped
+      ? `The ${req.headers['content-type']} body takes ${over.size} bytes once escaped as text in the ` +
+          `API Gateway event; at most ${over.limit} fit. Send it with a binary type (e.g. ` +
+          'application/octet-stream) or use the $upload operation (POST [base]/Binary/$upload).'
+      : `The request body is ${over.size} bytes; direct writes take at most ${over.limit} bytes ` +
+          `(FHIR JSON: at most ${MAX_FHIR_DATA_BYTES} bytes of data). Upload larger files with the ` +
+          '$upload operation (POST [base]/Binary/$upload).',
+  );
+}
+
+/**
+ * The operation's dependencies with this invocation's time budget (C7: refuse before commit
+ * rather than time out after). The getters are copied as they are, so nothing is built early.
+ */
+function withBudget(deps: AppDeps, context: Context | undefined): AppDeps {
+  if (typeof context?.getRemainingTimeInMillis !== 'function') return deps;
+  const d = Object.defineProperties({}, Object.getOwnPropertyDescriptors(deps)) as AppDeps;
+  d.remainingMs = () => context.getRemainingTimeInMillis();
+  return d;
 }
 
 function audit(operation: string, event: HttpEvent, s: State | undefined, status: number): void {
@@ -80,7 +120,8 @@ function audit(operation: string, event: HttpEvent, s: State | undefined, status
   logger.info('audit', {
     audit: {
       time: new Date().toISOString(),
-      organizationId: event.pathParameters?.organizationId,
+      organizationId:
+        event.pathParameters?.organizationId ?? /^\/organizations\/([^/]+)\//.exec(event.rawPath ?? '')?.[1],
       subject: typeof claims?.sub === 'string' ? claims.sub : undefined,
       operation,
       resourceId: s?.res?.audit?.resourceId ?? event.pathParameters?.id,

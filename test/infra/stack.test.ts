@@ -1,11 +1,13 @@
 import { App, Stack, Validations } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { AwsSolutionsChecks, HIPAASecurityChecks } from 'cdk-nag';
-import { routes, scopesFor } from '../../functions/routes';
+import { defaultRoute, routes, scopesFor } from '../../functions/routes';
 import { buildApp } from '../../infra/app';
 import { consumerPresent, STREAM_CONSUMERS } from '../../infra/events';
-import type { FhirBinaryStack } from '../../infra/stack';
+import { retentionDays } from '../../infra/retention';
+import { FhirBinaryStack } from '../../infra/stack';
 import {
   actionsOf,
   BUCKET_WRITES,
@@ -95,7 +97,7 @@ describe('API (C2)', () => {
 
   test('one API route per table entry, with the JWT authorizer and the scopes of its access', () => {
     const all = template.findResources('AWS::ApiGatewayV2::Route');
-    expect(Object.keys(all)).toHaveLength(routes.length);
+    expect(Object.keys(all)).toHaveLength(routes.length + 1); // + $default (C40)
     for (const r of routes) {
       const expected =
         r.access === 'public'
@@ -119,6 +121,20 @@ describe('API (C2)', () => {
       const uri = integrations[integrationId.Ref]!.Properties.IntegrationUri;
       expect(uri).toEqual({ 'Fn::GetAtt': [logicalIdOf(fnOf(r.name).fn), 'Arn'] });
     }
+  });
+
+  test('C40: a $default route without authorizer targets the fallback function, which touches no data', () => {
+    const route = Object.values(template.findResources('AWS::ApiGatewayV2::Route')).find(
+      (x) => x.Properties.RouteKey === '$default',
+    )!;
+    expect(route.Properties.AuthorizationType).toBe('NONE');
+    const integrationId = (route.Properties.Target['Fn::Join'][1] as unknown[])[1] as { Ref: string };
+    const uri = template.findResources('AWS::ApiGatewayV2::Integration')[integrationId.Ref]!.Properties
+      .IntegrationUri;
+    const fallback = fnOf(defaultRoute.name);
+    expect(uri).toEqual({ 'Fn::GetAtt': [logicalIdOf(fallback.fn), 'Arn'] });
+    const actions = statementsOf(template, fallback).flatMap((x) => x.actions);
+    expect(actions.filter((a) => /^(dynamodb|s3|kms):/.test(a))).toEqual([]);
   });
 
   test('JWT authorizer: issuer and audience from the props (context values)', () => {
@@ -148,7 +164,7 @@ describe('API (C2)', () => {
 });
 
 describe('functions', () => {
-  const names = [...new Set(routes.map((r) => r.name))];
+  const names = [...new Set(routes.map((r) => r.name)), defaultRoute.name];
   const consumers = STREAM_CONSUMERS.filter(consumerPresent);
 
   test('one function per route name (HEAD and GET share one), plus the stream consumers present and the export worker', () => {
@@ -433,5 +449,75 @@ describe('bulk export (C35)', () => {
     const worker = actionsOf(template, stack.exports.worker);
     for (const a of ['s3:PutObject', 's3:AbortMultipartUpload', 'sqs:SendMessage', 'sqs:ReceiveMessage'])
       expect(worker.has(a)).toBe(true);
+  });
+});
+
+describe('#14: the stack in production', () => {
+  test('#14.1: the alarm topic lets CloudWatch alarms of this account publish (topic policy and key policy)', () => {
+    const topic = logicalIdOf(stack.monitoring.alarmTopic);
+    const scoped = {
+      StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } },
+      ArnLike: { 'aws:SourceArn': Match.anyValue() },
+    };
+    template.hasResourceProperties('AWS::SNS::TopicPolicy', {
+      Topics: [{ Ref: topic }],
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+          Match.objectLike({
+            Effect: 'Allow',
+            Principal: { Service: 'cloudwatch.amazonaws.com' },
+            Action: 'sns:Publish',
+            Resource: { Ref: topic },
+            Condition: scoped,
+          }),
+        ]),
+      },
+    });
+    template.hasResourceProperties('AWS::KMS::Key', {
+      KeyPolicy: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Effect: 'Allow',
+            Principal: { Service: 'cloudwatch.amazonaws.com' },
+            Action: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+            Condition: scoped,
+          }),
+        ]),
+      },
+    });
+  });
+
+  /** A second stack with the optional props set (no cdk-nag: the main stack covers it). */
+  let configured: Template;
+  beforeAll(() => {
+    const s = new FhirBinaryStack(testApp(), 'Configured', {
+      issuer: 'https://issuer.example.com/',
+      audience: 'a',
+      logRetention: logs.RetentionDays.SIX_YEARS,
+      publicBaseUrl: 'https://api.example.org/binary/',
+    });
+    configured = Template.fromStack(s);
+  });
+
+  test('#14.7 (C1): publicBaseUrl reaches every API function as PUBLIC_BASE_URL; unset, none has it', () => {
+    const env = (t: Template) =>
+      routes.map((r) => {
+        const fns = Object.values(t.findResources('AWS::Lambda::Function'));
+        return fns.filter((f) => f.Properties.Description === `FHIR Binary: ${r.name}`)[0]?.Properties
+          .Environment.Variables.PUBLIC_BASE_URL;
+      });
+    expect(new Set(env(configured))).toEqual(new Set(['https://api.example.org/binary']));
+    expect(new Set(env(template))).toEqual(new Set([undefined]));
+  });
+
+  test('#14.8: every log group keeps one year by default and the logRetention prop sets them all', () => {
+    for (const g of Object.values(template.findResources('AWS::Logs::LogGroup')))
+      expect(g.Properties.RetentionInDays).toBe(365);
+    const groups = Object.values(configured.findResources('AWS::Logs::LogGroup'));
+    expect(groups.length).toBeGreaterThan(routes.length / 2);
+    for (const g of groups) expect(g.Properties.RetentionInDays).toBe(2192);
+    expect(() => retentionDays('2000')).toThrow(/logRetentionDays must be one of/);
+    expect(retentionDays('2192')).toBe(logs.RetentionDays.SIX_YEARS);
   });
 });

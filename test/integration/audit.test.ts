@@ -1,4 +1,5 @@
 import { logger } from '../../functions/logger';
+import { mintToken } from '../../local/dev-auth';
 import { idFromLocation } from '../support/fhir';
 import { startServer, type TestServer } from '../support/server';
 
@@ -50,7 +51,6 @@ describe('C38 audit line', () => {
     await s.fetch('/Binary/missing-one', {
       headers: { 'log-cdata': '{"case": 42}', 'log-cdata-format': 'json' },
     });
-    await fetch(`${s.base}/Binary/x`, { method: 'DELETE' }); // no token: the authorizer answers, no function runs
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatchObject({
       operation: 'read',
@@ -58,6 +58,55 @@ describe('C38 audit line', () => {
       resourceId: 'missing-one',
       cdata: { case: 42 },
     });
+  });
+
+  test('C38/C40: requests answered before a handler runs write one line each (#13 item 8)', async () => {
+    lines.length = 0;
+    // No token: the authorizer answers, no function runs; the local gateway logs the line.
+    expect((await fetch(`${s.base}/Binary/x`, { method: 'DELETE' })).status).toBe(401);
+    expect(lines).toEqual([
+      expect.objectContaining({
+        organizationId: s.org,
+        operation: 'delete',
+        status: 401,
+        answeredBy: 'gateway',
+      }),
+    ]);
+    lines.length = 0;
+    const reader = await mintToken({ organizations: [s.org], scope: 'system/Binary.read' });
+    const denied = await fetch(`${s.base}/Binary`, {
+      method: 'POST',
+      body: 'x',
+      headers: { authorization: `Bearer ${reader}`, 'content-type': 'text/plain' },
+    });
+    expect(denied.status).toBe(403);
+    expect(lines).toEqual([
+      expect.objectContaining({
+        operation: 'create',
+        status: 403,
+        subject: 'dev-user',
+        answeredBy: 'gateway',
+      }),
+    ]);
+    // No route: the $default function answers and writes the line (C40).
+    lines.length = 0;
+    expect((await s.fetch('/Patient/1')).status).toBe(404);
+    expect((await s.fetch('/Binary/x/_history/1', { method: 'DELETE' })).status).toBe(405);
+    expect(lines).toEqual([
+      expect.objectContaining({ organizationId: s.org, operation: 'fallback', status: 404 }),
+      expect.objectContaining({ organizationId: s.org, operation: 'fallback', status: 405 }),
+    ]);
+    // Over the HTTP API's 10 MB, refused from the declared length before the body is read.
+    lines.length = 0;
+    const big = await s.fetch('/Binary', {
+      method: 'POST',
+      body: new Uint8Array(10 * 1024 * 1024 + 1),
+      headers: { 'content-type': 'application/octet-stream' },
+    });
+    expect(big.status).toBe(413);
+    expect(lines).toEqual([
+      expect.objectContaining({ operation: 'create', status: 413, answeredBy: 'gateway' }),
+    ]);
   });
 
   test('C38: log-cdata over 2 KiB → 400', async () => {

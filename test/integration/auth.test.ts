@@ -1,4 +1,5 @@
 import { mintToken } from '../../local/dev-auth';
+import { expectGateway } from '../support/fhir';
 import { storedFor } from '../support/inspect';
 import { startServer, type TestServer } from '../support/server';
 
@@ -26,17 +27,17 @@ async function expectOutcome(res: Response, status: number, code: string) {
 }
 
 describe('C2 auth', () => {
-  test('C2: no token → 401 login with WWW-Authenticate: Bearer', async () => {
+  test('C2/C40: no token → the authorizer’s 401 with WWW-Authenticate: Bearer', async () => {
     const res = await post(undefined);
     expect(res.headers.get('www-authenticate')).toBe('Bearer');
-    await expectOutcome(res, 401, 'login');
+    await expectGateway(res, 401, 'Unauthorized');
   });
 
-  test('C2: a token not signed by the dev key → 401', async () => {
+  test('C2/C40: a token not signed by the dev key → the authorizer’s 401', async () => {
     const t = await mintToken({ organizations: [s.org] });
     const [h, p] = t.split('.');
     const res = await post(`${h}.${p}.AAAA`);
-    await expectOutcome(res, 401, 'login');
+    await expectGateway(res, 401, 'Unauthorized');
   });
 
   test('C2: a token for another tenant → 403 forbidden, nothing stored', async () => {
@@ -45,15 +46,15 @@ describe('C2 auth', () => {
     expect((await storedFor(s.org)).items).toHaveLength(0);
   });
 
-  test('C2: read-only scope cannot write; write-only scope cannot read', async () => {
+  test('C2/C40: read-only scope cannot write; write-only scope cannot read (the authorizer’s 403)', async () => {
     const reader = await mintToken({ organizations: [s.org], scope: 'system/Binary.read' });
-    await expectOutcome(await post(reader), 403, 'forbidden');
+    await expectGateway(await post(reader), 403, 'Forbidden');
     const writer = await mintToken({ organizations: [s.org], scope: 'system/Binary.write' });
     const created = await post(writer);
     expect(created.status).toBe(201);
     const loc = created.headers.get('location')!;
     const read = await fetch(loc, { headers: { authorization: `Bearer ${writer}` } });
-    await expectOutcome(read, 403, 'forbidden');
+    await expectGateway(read, 403, 'Forbidden');
     const ok = await fetch(loc, { headers: { authorization: `Bearer ${reader}` } });
     expect(ok.status).toBe(200);
   });
@@ -83,14 +84,5 @@ describe('C2 auth', () => {
       headers: { authorization: `Bearer ${star}` },
     });
     await expectOutcome(res, 404, 'not-found');
-  });
-});
-
-describe('routing', () => {
-  test('unknown path → 404 OperationOutcome; wrong method → 405 with Allow', async () => {
-    await expectOutcome(await s.fetch(`${s.origin}/nope`), 404, 'not-found');
-    const res = await s.fetch('/Binary/abc/_history/1', { method: 'DELETE' });
-    expect(res.headers.get('allow')).toContain('GET');
-    await expectOutcome(res, 405, 'not-supported');
   });
 });

@@ -13,9 +13,6 @@ import { receiveUntil, startTenantEmitter, subscribeTopic } from '../support/eve
 import { startServer, type TestServer } from '../support/server';
 
 const MiB = 1024 * 1024;
-// The 10 MiB boundary goes through a direct write: this file's handlers accept it (C13 is
-// another test's business; API Gateway's own limit, 10 MiB, still applies).
-process.env.MAX_DIRECT_BYTES = String(10 * MiB);
 
 const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 const vids = (ns: ReceivedNotification[]) =>
@@ -47,6 +44,23 @@ async function createRaw(s: TestServer, body: Uint8Array, contentType = 'applica
   const res = await s.fetch('/Binary', { method: 'POST', body, headers: { 'content-type': contentType } });
   expect(res.status).toBe(201);
   return /\/Binary\/([^/]+)\/_history\/1$/.exec(res.headers.get('location')!)![1]!;
+}
+
+/** A version written the way `$upload` completion writes it: bytes staged, then committed. */
+async function stageAndCommit(org: string, id: string, bytes: Uint8Array): Promise<string | undefined> {
+  const d = appDeps();
+  const staged = await stageBytes(d, org, id, bytes, 'application/octet-stream');
+  const rec = await commitVersion(d, {
+    org,
+    id,
+    method: 'POST',
+    content: () => ({
+      resource: { resourceType: 'Binary', contentType: 'application/octet-stream' },
+      ...staged,
+    }),
+  });
+  expect(rec!.size).toBe(bytes.length);
+  return staged.blobKey;
 }
 
 const forId = (id: string) => (ns: ReceivedNotification[]) =>
@@ -137,7 +151,9 @@ describe('C32–C34 notifications through the stream', () => {
   test('C33/C34: exactly 10 MiB → data present, body offloaded to S3 under _events/ with the extended-client pointer', async () => {
     const bytes = new Uint8Array(10 * MiB);
     for (let i = 0; i < bytes.length; i += 4096) bytes[i] = (i / 4096) % 256;
-    const id = await createRaw(s, bytes);
+    // Over what a direct write carries (C13): written the way $upload completion does.
+    const id = `ten-${Date.now()}`;
+    await stageAndCommit(s.org, id, bytes);
     const [n] = forId(id)(await waitFor((all) => forId(id)(all).length >= 1, 60_000));
     expect(n).toBeDefined();
     const pointer = JSON.parse(n!.raw);
@@ -162,21 +178,10 @@ describe('C32–C34 notifications through the stream', () => {
   }, 90_000);
 
   test('C33: 10 MiB + 1 → data absent with the C31 extension, and the bytes of that version are never read', async () => {
-    const d = appDeps();
     const id = `big-${Date.now()}`;
     const bytes = new Uint8Array(10 * MiB + 1).fill(1);
     // Over API Gateway's 10 MiB: written the way $upload completion does, staged then committed.
-    const staged = await stageBytes(d, s.org, id, bytes, 'application/octet-stream');
-    const rec = await commitVersion(d, {
-      org: s.org,
-      id,
-      method: 'POST',
-      content: () => ({
-        resource: { resourceType: 'Binary', contentType: 'application/octet-stream' },
-        ...staged,
-      }),
-    });
-    expect(rec!.size).toBe(10 * MiB + 1);
+    const blobKey = await stageAndCommit(s.org, id, bytes);
     const [n] = forId(id)(await waitFor((all) => forId(id)(all).length >= 1));
     expect(n).toBeDefined();
     const body = n!.body as Binary;
@@ -184,7 +189,7 @@ describe('C32–C34 notifications through the stream', () => {
     expect(body._data).toEqual(DATA_ABSENT);
     expect(body).toMatchObject({ id, contentType: 'application/octet-stream', meta: { versionId: '1' } });
     expect(n!.attributes.ExtendedPayloadSize).toBeUndefined(); // small without data: inline
-    expect(counting.reads.get(staged.blobKey!) ?? 0).toBe(0);
+    expect(counting.reads.get(blobKey!) ?? 0).toBe(0);
   }, 60_000);
 
   test('C34: a body just over 256 KiB is offloaded; one that fits is not', async () => {

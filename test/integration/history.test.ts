@@ -1,10 +1,8 @@
 import { BatchWriteCommand } from '@aws-sdk/lib-dynamodb';
 import type { Bundle, BundleEntry } from 'fhir/r4';
-import { makeClients } from '../../functions/adapters/clients';
-import { DynamoVersionRepository } from '../../functions/adapters/dynamo-repository';
 import { headItem, versionItem } from '../../functions/adapters/dynamo-schema';
-import { loadConfig } from '../../functions/config';
 import type { VersionRecord } from '../../functions/core/ports';
+import { wiring } from '../../functions/wiring';
 import { startServer, type TestServer } from '../support/server';
 
 let s: TestServer;
@@ -25,8 +23,8 @@ afterAll(() => Promise.all([s.close(), other.close(), third.close()]));
  * sequential PUTs against moto. Versions before and after are written through HTTP.
  */
 async function seedVersions(base: VersionRecord, from: number, to: number): Promise<void> {
-  const config = loadConfig();
-  const { ddb } = makeClients(config);
+  const { appConfig: config, clients } = wiring();
+  const { ddb } = clients;
   const t0 = Date.parse(base.lastUpdated);
   const records: VersionRecord[] = [];
   for (let vid = from; vid <= to; vid++) {
@@ -82,7 +80,7 @@ describe('C24 instance history', () => {
     // update, a PATCH and a DELETE.
     expect((await put(s, id, 'v1')).status).toBe(201);
     expect((await put(s, id, 'v2')).status).toBe(200);
-    const repo = new DynamoVersionRepository(makeClients(loadConfig()).ddb, loadConfig().tableName);
+    const { repo } = wiring();
     await seedVersions((await repo.current(s.org, id))!, 3, 117);
     expect((await put(s, id, 'v118')).status).toBe(200);
     expect(

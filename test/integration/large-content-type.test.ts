@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import { keys } from '../../functions/adapters/dynamo-schema';
 import { S3BlobStore } from '../../functions/adapters/s3-blob-store';
 import { appDeps } from '../../functions/wiring';
 import { startServer, type TestServer } from '../support/server';
@@ -44,7 +45,7 @@ const intentExists = async (blobKey: string) => {
   const { Item } = await a.clients.ddb.send(
     new GetCommand({
       TableName: a.appConfig.tableName,
-      Key: { pk: `I#${blobKey}`, sk: 'I' },
+      Key: keys.intent(blobKey),
       ConsistentRead: true,
     }),
   );

@@ -5,7 +5,7 @@ import type { FhirRequest } from '../../functions/core/request';
 import { appDeps } from '../../functions/wiring';
 import { sweepExpiredIntents } from '../../local/sweeper';
 import { createRaw } from '../support/fhir';
-import { storedFor } from '../support/inspect';
+import { isIntentItem, storedFor } from '../support/inspect';
 import { startServer, type TestServer } from '../support/server';
 
 let s: TestServer;
@@ -39,7 +39,7 @@ describe('no orphaned bytes', () => {
   test('a committed write consumes its intent; bytes stay after the TTL sweep', async () => {
     const id = await createRaw(s, 'kept', 'text/plain');
     const { items, objects } = await storedFor(s.org);
-    expect(items.filter((i) => String(i.pk).startsWith('I#'))).toHaveLength(0);
+    expect(items.filter(isIntentItem)).toHaveLength(0);
     expect(objects).toHaveLength(1);
     await sweepExpiredIntents(Date.now() + 10 * 24 * 3600 * 1000);
     expect(await (await s.fetch(`/Binary/${id}`)).text()).toBe('kept');
@@ -63,7 +63,7 @@ describe('no orphaned bytes', () => {
     );
     discard.mockRestore();
     expect(await objectsOf(org)).toHaveLength(1);
-    const intents = (await storedFor(org)).items.filter((i) => String(i.pk).startsWith('I#'));
+    const intents = (await storedFor(org)).items.filter(isIntentItem);
     expect(intents).toHaveLength(1);
     // Not yet expired: the sweep leaves it alone.
     await sweepExpiredIntents(Date.now());

@@ -1,10 +1,10 @@
 import { BatchWriteCommand } from '@aws-sdk/lib-dynamodb';
 import type { Bundle } from 'fhir/r4';
-import { makeClients } from '../../functions/adapters/clients';
-import { DynamoVersionQueries } from '../../functions/adapters/dynamo-queries';
 import { headItem } from '../../functions/adapters/dynamo-schema';
-import { loadConfig } from '../../functions/config';
+import type { AppConfig } from '../../functions/config';
 import type { VersionRecord } from '../../functions/core/ports';
+import type { VersionQueries } from '../../functions/core/queries';
+import { wiring } from '../../functions/wiring';
 import { startServer, type TestServer } from '../support/server';
 
 /**
@@ -13,8 +13,8 @@ import { startServer, type TestServer } from '../support/server';
  * which the adapter returns as `examined`.
  */
 // Built after startServer(): it gives this file its own table.
-let config: ReturnType<typeof loadConfig>;
-let queries: DynamoVersionQueries;
+let config: AppConfig;
+let queries: VersionQueries;
 const N = 1000;
 const t0 = Date.parse('2025-06-01T00:00:00.000Z');
 const at = (i: number) => new Date(t0 + i * 1000).toISOString();
@@ -22,9 +22,8 @@ const at = (i: number) => new Date(t0 + i * 1000).toISOString();
 let s: TestServer;
 beforeAll(async () => {
   s = await startServer('index');
-  config = loadConfig();
-  queries = new DynamoVersionQueries(makeClients(config).ddb, config.tableName);
-  const { ddb } = makeClients(config);
+  ({ appConfig: config, queries } = wiring());
+  const { ddb } = wiring().clients;
   // 1,000 current Binaries, one second apart, seeded straight into the table (heads only: that
   // is all the index holds); a foreign tenant's heads share the index partition key space.
   const record = (org: string, i: number): VersionRecord => ({

@@ -2,6 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { marshall } from '@aws-sdk/util-dynamodb';
 import type { DynamoDBStreamEvent } from 'aws-lambda';
+import { keys } from '../../functions/adapters/dynamo-schema';
 import { handler as reaper } from '../../functions/handlers/reaper';
 import { appDeps } from '../../functions/wiring';
 import { mintToken } from '../../local/dev-auth';
@@ -85,8 +86,23 @@ describe('C28–C30 $upload', () => {
     ).json();
     expect(fhir.data).toBeUndefined();
     expect(fhir._data.extension[0].valueCode).toBe('unsupported');
-    // The session is gone once committed.
-    expect((await s.fetch(`/Binary/$upload/${up.uploadId}`)).status).toBe(404);
+    // C29/C30: the session remembers the completion: status says so, and a repeat answers alike.
+    const st = await s.fetch(`/Binary/$upload/${up.uploadId}`);
+    expect(st.status).toBe(200);
+    expect(await st.json()).toMatchObject({ state: 'completed', location: done.headers.get('location') });
+    const again = await s.fetch(up.complete, { method: 'POST' });
+    expect(again.status).toBe(201);
+    expect(again.headers.get('location')).toBe(done.headers.get('location'));
+    expect(again.headers.get('etag')).toBe('W/"1"');
+    expect(
+      (
+        await s
+          .fetch(`/Binary/${up.id}/_history`, { headers: { accept: 'application/fhir+json' } })
+          .then((r) => r.json())
+      ).total,
+    ).toBe(1);
+    // Aborting what completed is a conflict, not a deletion.
+    expect((await s.fetch(up.abort, { method: 'DELETE' })).status).toBe(409);
   });
 
   test('C29: an interrupted upload resumes through status and uploads only the missing part', async () => {
@@ -124,8 +140,12 @@ describe('C28–C30 $upload', () => {
     expect((await res.json()).issue[0].diagnostics).toMatch(/declared size/);
     expect((await s.fetch(`/Binary/${up.id}`)).status).toBe(404);
     const deps = appDeps();
-    expect(await deps.sessions.get(up.uploadId)).toBeUndefined();
+    expect((await deps.sessions.get(up.uploadId))?.ended).toBe('rejected');
     expect((await s.fetch(`/Binary/$upload/${up.uploadId}`)).status).toBe(404);
+    // A repeated completion gives the same answer.
+    const again = await s.fetch(up.complete, { method: 'POST' });
+    expect(again.status).toBe(422);
+    expect((await again.json()).issue[0].diagnostics).toMatch(/declared size/);
     expect(await deps.multipart.listParts(session.blobKey, session.storeUploadId)).toBeUndefined();
     expect(await deps.multipart.head(session.blobKey)).toBeUndefined();
   });
@@ -194,6 +214,39 @@ describe('C28–C30 $upload', () => {
     expect((await s.fetch(up.abort, { method: 'DELETE' })).status).toBe(204);
     expect((await s.fetch(`/Binary/$upload/${up.uploadId}`)).status).toBe(404);
     expect(await deps.multipart.listParts(session.blobKey, session.storeUploadId)).toBeUndefined();
+    // A second abort (a retry whose first answer was lost) is 204 too; completing it is 404.
+    expect((await s.fetch(up.abort, { method: 'DELETE' })).status).toBe(204);
+    expect((await s.fetch(up.complete, { method: 'POST' })).status).toBe(404);
+  });
+
+  test('C30: the right total in wrong part sizes (S3 EntityTooSmall) → 422 naming the parts; fixed parts complete', async () => {
+    const up = await start({ contentType: 'application/octet-stream', size: file.length });
+    // Part 1 one MiB short and part 2 one MiB long: the total is right, the pieces are not.
+    const cut = [0, 4 * MiB, 10 * MiB, file.length];
+    for (let i = 0; i < 3; i++) {
+      const res = await fetch(up.parts[i]!.url, {
+        method: 'PUT',
+        body: file.subarray(cut[i]!, cut[i + 1]!) as unknown as BodyInit,
+      });
+      expect(res.status).toBe(200);
+    }
+    const res = await s.fetch(up.complete, { method: 'POST' });
+    expect(res.status).toBe(422);
+    const outcome = await res.json();
+    expect(outcome.issue[0].code).toBe('business-rule');
+    expect(outcome.issue[0].diagnostics).toMatch(/part 1 has 4194304 bytes, must have 5242880/);
+    expect(outcome.issue[0].diagnostics).toMatch(/part 2 has 6291456 bytes, must have 5242880/);
+    expect((await s.fetch(`/Binary/${up.id}`)).status).toBe(404);
+    // The session lives on: status hands out URLs for the wrong parts; re-upload them and complete.
+    const status = await (await s.fetch(`/Binary/$upload/${up.uploadId}`)).json();
+    expect(status.parts.map((p: { partNumber: number }) => p.partNumber)).toEqual([1, 2]);
+    await Promise.all(
+      status.parts.map((p: { partNumber: number; url: string }) => putPart(file, up.partSize, p)),
+    );
+    const done = await s.fetch(up.complete, { method: 'POST' });
+    expect(done.status).toBe(201);
+    const read = await s.fetch(`/Binary/${up.id}`);
+    expect(sha64(Buffer.from(await read.arrayBuffer()))).toBe(sha64(file));
   });
 
   test("C30/C1: another tenant's upload is 404 for status, complete and abort", async () => {
@@ -236,7 +289,7 @@ describe('C28–C30 $upload', () => {
     const session = (await deps.sessions.get(up.uploadId))!;
     const app = appDeps();
     const { Item } = await app.clients.ddb.send(
-      new GetCommand({ TableName: app.appConfig.tableName, Key: { pk: `I#${session.blobKey}`, sk: 'I' } }),
+      new GetCommand({ TableName: app.appConfig.tableName, Key: keys.intent(session.blobKey) }),
     );
     expect(Item?.multipartUploadId).toBe(session.storeUploadId);
     // What DynamoDB's TTL deletion streams (moto never expires items).

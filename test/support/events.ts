@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { DynamoDBRecord } from 'aws-lambda';
+import { keys } from '../../functions/adapters/dynamo-schema';
 import { handler as emitter } from '../../functions/handlers/emitter';
 import { type StreamHandler, type StreamPoller, startStreamPoller } from '../../local/stream-poller';
 import { type ReceivedNotification, type Subscriber, subscribe } from '../../local/subscriber';
@@ -8,7 +9,7 @@ import { type ReceivedNotification, type Subscriber, subscribe } from '../../loc
 export const onlyOrgs =
   (...orgs: string[]) =>
   (r: DynamoDBRecord) =>
-    orgs.some((org) => r.dynamodb?.Keys?.pk?.S?.startsWith(`B#${org}#`));
+    orgs.some((org) => r.dynamodb?.Keys?.pk?.S?.startsWith(keys.tenantResources(org)));
 
 /**
  * The emitter driven from the run's shared stream for the given tenants only, so that test files

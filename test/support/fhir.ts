@@ -16,6 +16,13 @@ export async function expectOutcome(
   return oo;
 }
 
+/** C40: an answer API Gateway gives itself: `{"message": …}` as application/json. */
+export async function expectGateway(res: Response, status: number, message: string): Promise<void> {
+  const text = await res.text();
+  expect({ status: res.status, body: text }).toEqual({ status, body: JSON.stringify({ message }) });
+  expect(res.headers.get('content-type')).toBe('application/json');
+}
+
 export const idFromLocation = (loc: string | null) =>
   /\/Binary\/([^/]+)\/_history\/\d+$/.exec(loc ?? '')![1]!;
 

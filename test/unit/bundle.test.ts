@@ -24,6 +24,8 @@ function fakeDeps() {
       maxInlineBytes: 4 * MiB,
       presignGetSeconds: 300,
       intentTtlSeconds: 60,
+      commitReserveMs: 0,
+      maxResourceBytes: 65536,
     },
   } satisfies CoreDeps;
   return { deps, reads };

@@ -104,19 +104,22 @@ describe('C11 binaryFromFhir', () => {
         data: 'AAEC',
       },
       ok,
+      65536,
     );
     expect(resource).toEqual({ resourceType: 'Binary', meta: { tag: [{ code: 't' }] }, contentType: 'a/b' });
     expect([...bytes]).toEqual([0, 1, 2]);
   });
   test('size is checked before decoding', () => {
     const seen: number[] = [];
-    binaryFromFhir({ resourceType: 'Binary', contentType: 'a/b', data: 'AAE=' }, (n) => seen.push(n));
+    binaryFromFhir({ resourceType: 'Binary', contentType: 'a/b', data: 'AAE=' }, (n) => seen.push(n), 65536);
     expect(seen).toEqual([2]);
     expect(base64DecodedLength('AA==')).toBe(1);
     expect(base64DecodedLength('AAAA')).toBe(3);
   });
   test.each(['AAE', 'A===', '====', 'AA=A', 'AA E', 'AAE=\n'])('rejects base64 %j', (data) => {
-    expect(status(() => binaryFromFhir({ resourceType: 'Binary', contentType: 'a/b', data }, ok))).toBe(400);
+    expect(
+      status(() => binaryFromFhir({ resourceType: 'Binary', contentType: 'a/b', data }, ok, 65536)),
+    ).toBe(400);
   });
   test('C31: toFhir leaves data out with the data-absent-reason extension', () => {
     const r: VersionRecord = {

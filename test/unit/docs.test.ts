@@ -41,9 +41,10 @@ const apiMd = readFileSync(join(root, 'docs', 'API.md'), 'utf8');
 const defined = new Set([...apiMd.matchAll(/^- \*\*C(\d+)\b/gm)].map((m) => Number(m[1])));
 
 describe('docs/API.md', () => {
-  it('defines the rules C1…C38, each once and in order', () => {
+  it('defines the rules C1…Cn, each once and in order', () => {
     const order = [...apiMd.matchAll(/^- \*\*C(\d+)\b/gm)].map((m) => Number(m[1]));
-    expect(order).toEqual(Array.from({ length: 38 }, (_, i) => i + 1));
+    expect(order.length).toBeGreaterThanOrEqual(39);
+    expect(order).toEqual(Array.from({ length: order.length }, (_, i) => i + 1));
   });
 
   it('every C<n> cited in the repository is a rule of docs/API.md', () => {

@@ -59,7 +59,14 @@ test('C22/C21: a patch that loses a race is re-applied to the new head, so no ch
       copy: async () => undefined,
       presignGet: async () => '',
     },
-    config: { maxDirectBytes: 100, maxInlineBytes: 100, presignGetSeconds: 300, intentTtlSeconds: 60 },
+    config: {
+      maxDirectBytes: 100,
+      maxInlineBytes: 100,
+      presignGetSeconds: 300,
+      intentTtlSeconds: 60,
+      commitReserveMs: 0,
+      maxResourceBytes: 65536,
+    },
   };
   const req: FhirRequest = {
     method: 'PATCH',

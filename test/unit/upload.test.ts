@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { choosePartSize, MAX_PARTS, MIN_PART_SIZE } from '../../functions/core/upload-parts';
-import { sha256OfObject } from '../../functions/core/upload-verify';
+import { type HashCheckpoint, resumableSha256 } from '../../functions/core/upload-verify';
 import { matchRoute } from '../../local/router';
 
 const MiB = 1024 * 1024;
@@ -39,18 +39,73 @@ describe('C28–C30 routes', () => {
 });
 
 describe('C30 verification', () => {
+  const bytes = randomBytes(3 * 1000 + 17);
+  const want = createHash('sha256').update(bytes).digest('base64');
+  const reads: { start: number; end: number }[] = [];
+  const store = {
+    async *stream(_key: string, r: { start: number; end: number }) {
+      reads.push(r);
+      // Deliver in small chunks, like a socket.
+      for (let i = r.start; i <= r.end; i += 100) yield bytes.subarray(i, Math.min(r.end + 1, i + 100));
+    },
+  };
+  beforeEach(() => {
+    reads.length = 0;
+  });
+
   test('C30: sha256 of an object streamed in ranges equals the SHA-256 of its bytes', async () => {
-    const bytes = randomBytes(3 * 1000 + 17);
-    let maxRange = 0;
-    const store = {
-      async *stream(_key: string, r: { start: number; end: number }) {
-        maxRange = Math.max(maxRange, r.end - r.start + 1);
-        // Deliver in small chunks, like a socket.
-        for (let i = r.start; i <= r.end; i += 100) yield bytes.subarray(i, Math.min(r.end + 1, i + 100));
+    const got = await resumableSha256(store, 'k', bytes.length, { chunk: 1000, window: 3 });
+    expect(got).toEqual({ done: true, digest: want });
+    expect(Math.max(...reads.map((r) => r.end - r.start + 1))).toBe(1000);
+  });
+
+  test('C30: a hash paused after each chunk resumes from its checkpoint and reads nothing twice', async () => {
+    let from: HashCheckpoint | undefined;
+    const saved: number[] = [];
+    for (let call = 1; call <= 10; call++) {
+      const r = await resumableSha256(store, 'k', bytes.length, {
+        chunk: 1000,
+        window: 1,
+        ...(from ? { from } : {}),
+        pause: () => true,
+        save: async (c) => {
+          saved.push(c.offset);
+        },
+      });
+      if (r.done) {
+        expect(r.digest).toBe(want);
+        expect(call).toBe(4); // 3 pauses after chunks 1–3, the last chunk finishes
+        expect(saved).toEqual([1000, 2000, 3000]);
+        expect(reads.map((x) => x.start)).toEqual([0, 1000, 2000, 3000]);
+        return;
+      }
+      from = r.checkpoint;
+    }
+    throw new Error('never finished');
+  });
+
+  test('C30: periodic checkpoints let a hash killed mid-way resume from the last one', async () => {
+    const saved: HashCheckpoint[] = [];
+    const failing = {
+      async *stream(key: string, r: { start: number; end: number }) {
+        if (r.start >= 2000) throw new Error('killed');
+        yield* store.stream(key, r);
       },
     };
-    const got = await sha256OfObject(store, 'k', bytes.length, 1000, 3);
-    expect(got).toBe(createHash('sha256').update(bytes).digest('base64'));
-    expect(maxRange).toBe(1000);
+    await expect(
+      resumableSha256(failing, 'k', bytes.length, {
+        chunk: 1000,
+        window: 1,
+        checkpointEvery: 1000,
+        save: async (c) => {
+          saved.push(c);
+        },
+      }),
+    ).rejects.toThrow('killed');
+    expect(saved.map((c) => c.offset)).toEqual([1000, 2000]);
+    reads.length = 0;
+    const got = await resumableSha256(store, 'k', bytes.length, { chunk: 1000, from: saved.at(-1)! });
+    expect(got).toEqual({ done: true, digest: want });
+    expect(reads[0]!.start).toBe(2000);
   });
 });

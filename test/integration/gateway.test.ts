@@ -1,0 +1,115 @@
+import { request } from 'node:http';
+import { expectGateway, expectOutcome } from '../support/fhir';
+import { startServer, type TestServer } from '../support/server';
+
+let s: TestServer;
+beforeAll(async () => {
+  s = await startServer('gateway');
+});
+afterAll(() => s.close());
+
+describe('C40 the $default route answers what no route matches', () => {
+  test('C40: a path outside the FHIR base → 404 OperationOutcome, no token needed', async () => {
+    const oo = await expectOutcome(await fetch(`${s.origin}/nope`), 404, 'not-found');
+    expect(oo.issue[0]!.diagnostics).toContain('/organizations/{organizationId}/fhir/4');
+  });
+
+  test('C40: a known path with another method → 405 with Allow', async () => {
+    const res = await s.fetch('/Binary/abc/_history/1', { method: 'DELETE' });
+    expect(res.headers.get('allow')).toBe('GET, HEAD, OPTIONS');
+    await expectOutcome(res, 405, 'not-supported');
+    const opts = await s.fetch('/Binary/abc', { method: 'OPTIONS' });
+    expect(opts.status).toBe(204);
+    expect(opts.headers.get('allow')?.split(', ').sort()).toEqual(
+      ['DELETE', 'GET', 'HEAD', 'OPTIONS', 'PATCH', 'PUT'].sort(),
+    );
+  });
+
+  test('C40: FHIR interactions this server does not offer → 501 not-supported (#12 item 7)', async () => {
+    const cases: [string, string][] = [
+      ['POST', s.base],
+      ['POST', `${s.base}/`],
+      ['GET', `${s.base}?_type=Binary`],
+      ['GET', `${s.base}/_history`],
+      ['POST', `${s.base}/Binary/$validate`],
+      ['POST', `${s.base}/Binary/abc/$meta`],
+    ];
+    for (const [method, url] of cases) {
+      const res = await s.fetch(url, {
+        method,
+        ...(method === 'POST' ? { body: '{}', headers: { 'content-type': 'application/fhir+json' } } : {}),
+      });
+      const oo = await expectOutcome(res, 501, 'not-supported');
+      expect(oo.issue[0]!.diagnostics).toMatch(/not supported/);
+    }
+  });
+
+  test('C40: another resource type → 404 naming Binary', async () => {
+    const oo = await expectOutcome(await s.fetch('/Patient/1'), 404, 'not-found');
+    expect(oo.issue[0]!.diagnostics).toContain('Binary');
+  });
+
+  test('C40: the route the gateway picks: method and path together, the most specific path first', async () => {
+    // PUT has no route on /Binary/_history, so `PUT /Binary/{id}` takes it, as on AWS: id "_history" → 400.
+    await expectOutcome(
+      await s.fetch('/Binary/_history', {
+        method: 'PUT',
+        body: 'x',
+        headers: { 'content-type': 'text/plain' },
+      }),
+      400,
+      'value',
+    );
+    // GET takes the literal route: a Bundle, not a read of id "_history".
+    const h = await s.fetch('/Binary/_history');
+    expect(h.status).toBe(200);
+    expect((await h.json()).type).toBe('history');
+  });
+});
+
+describe('C40 what API Gateway answers itself stays gateway-shaped', () => {
+  test('C40: the authorizer → 401 {"message":"Unauthorized"}', async () => {
+    await expectGateway(await fetch(`${s.base}/Binary/x`), 401, 'Unauthorized');
+  });
+
+  test('C40: a declared body over 10 MB → 413 before it is read, and no 100 Continue (#13 item 10)', async () => {
+    const url = new URL(`${s.base}/Binary`);
+    const answer = await new Promise<{ status: number; body: string; continued: boolean }>(
+      (resolve, reject) => {
+        let continued = false;
+        const req = request(
+          {
+            host: url.hostname,
+            port: url.port,
+            path: url.pathname,
+            method: 'POST',
+            headers: {
+              authorization: `Bearer ${s.token}`,
+              'content-type': 'application/octet-stream',
+              'content-length': String(100 * 1024 * 1024),
+              expect: '100-continue',
+            },
+          },
+          (res) => {
+            let body = '';
+            res.setEncoding('utf8');
+            res.on('data', (c) => {
+              body += c;
+            });
+            res.on('end', () => resolve({ status: res.statusCode ?? 0, body, continued }));
+          },
+        );
+        req.on('continue', () => {
+          continued = true;
+        });
+        req.on('error', reject);
+        req.flushHeaders(); // headers only: not one byte of the 100 MB is sent
+      },
+    );
+    expect(answer).toEqual({
+      status: 413,
+      body: JSON.stringify({ message: 'Request Entity Too Large' }),
+      continued: false,
+    });
+  });
+});
