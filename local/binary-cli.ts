@@ -1,12 +1,16 @@
+import * as path from 'node:path';
 import { parseArgs } from 'node:util';
+import { BulkExportError, runBulkExport } from '../clients/bulk-export';
 import { downloadFile, type Progress, TransferError, uploadFile } from './binary-transfer';
 import { mintToken } from './dev-auth';
 
 // C37: `npm run -s binary -- upload FILE --org ORG [--id ID] [--content-type T]`
 //      `npm run -s binary -- download ID --org ORG [-o FILE]`
+// C35: `npm run -s binary -- export --org ORG [--since INSTANT] [-o DIR]`
 const USAGE = `usage:
   npm run -s binary -- upload FILE --org ORG [--id ID] [--content-type TYPE] [--part-size BYTES] [--parallel N] [--no-sha256]
   npm run -s binary -- download ID --org ORG [-o FILE]
+  npm run -s binary -- export --org ORG [--since INSTANT] [-o DIR]   (bulk export: every current Binary as ndjson files in DIR, default ./export)
 The FHIR base and token come from --base/--token or FHIR_BASE/FHIR_TOKEN; without a base, --org
 addresses that organization on the local server (npm start, http://127.0.0.1:\${PORT:-8080}) with a dev token.
 An interrupted upload resumes when the same command runs again.`;
@@ -74,6 +78,7 @@ async function main() {
       base: { type: 'string' },
       token: { type: 'string' },
       o: { type: 'string', short: 'o' },
+      since: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -82,7 +87,9 @@ async function main() {
     process.stdout.write(`${USAGE}\n`);
     return;
   }
-  if ((command !== 'upload' && command !== 'download') || !target || positionals.length > 2) fail(USAGE, 2);
+  const exporting = command === 'export' && positionals.length === 1;
+  if (!exporting && ((command !== 'upload' && command !== 'download') || !target || positionals.length > 2))
+    fail(USAGE, 2);
 
   let base = values.base ?? process.env.FHIR_BASE;
   let token = values.token ?? process.env.FHIR_TOKEN;
@@ -105,12 +112,25 @@ async function main() {
   };
 
   try {
-    if (command === 'upload') {
+    if (exporting) {
+      const outDir = path.resolve(process.env.INIT_CWD ?? process.cwd(), values.o ?? 'export');
+      const r = await runBulkExport({
+        base,
+        token,
+        since: values.since,
+        outDir,
+        signal: controller.signal,
+        onProgress: (line) => process.stderr.write(`${line}\n`),
+      });
+      process.stderr.write(`${r.count} Binaries in ${r.manifest.output.length} files\n`);
+      for (const f of r.files) process.stdout.write(`${f}\n`);
+      if (r.manifest.error.length > 0) fail(`the export reported errors: see ${r.files.at(-1)}`);
+    } else if (command === 'upload') {
       const bar = progressBar('upload');
       const r = await uploadFile({
         base,
         token,
-        file: target,
+        file: target!,
         id: values.id,
         contentType: values['content-type'],
         partSize: num(values['part-size'], '--part-size'),
@@ -127,7 +147,7 @@ async function main() {
       const r = await downloadFile({
         base,
         token,
-        id: target,
+        id: target!,
         out: values.o,
         signal: controller.signal,
         onProgress: bar,
@@ -144,7 +164,7 @@ async function main() {
           : 'interrupted.',
         130,
       );
-    if (e instanceof TransferError) fail(e.message);
+    if (e instanceof TransferError || e instanceof BulkExportError) fail(e.message);
     const cause = (e as { cause?: { code?: string } }).cause?.code;
     if (cause === 'ECONNREFUSED') fail(`cannot reach ${base}: is the server running (npm start)?`);
     if ((e as { code?: string }).code === 'ENOENT') fail(`${(e as Error).message}`);
