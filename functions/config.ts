@@ -1,5 +1,6 @@
 import type { ExportConfig } from './core/export-ports';
 import type { CoreConfig } from './core/ports';
+import type { SmartConfig } from './core/smart';
 import type { UploadConfig } from './core/upload-ports';
 import { MAX_DIRECT_BODY_BYTES } from './limits';
 
@@ -28,6 +29,8 @@ export interface AppConfig {
   /** Stream of the table; only the local stream poller reads it (Lambda's event source mapping on AWS). */
   tableStreamArn?: string;
   core: CoreConfig;
+  /** The authorization server clients get tokens from (SMART_*; C27 smart-configuration). */
+  smart: SmartConfig;
   /** `$upload` limits (C28). */
   upload: UploadConfig;
   /** Queue of the bulk export worker (C35); only the kick-off and the worker need it. */
@@ -80,6 +83,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     publicBaseUrl: publicBaseUrlFrom(env.PUBLIC_BASE_URL),
     topicArn: env.TOPIC_ARN || undefined,
     tableStreamArn: env.TABLE_STREAM_ARN || undefined,
+    smart: {
+      issuer: env.SMART_ISSUER || undefined,
+      tokenEndpoint: env.SMART_TOKEN_ENDPOINT || undefined,
+      jwksUri: env.SMART_JWKS_URI || undefined,
+      authorizationEndpoint: env.SMART_AUTHORIZATION_ENDPOINT || undefined,
+    },
     core: {
       // C13: never above what API Gateway and Lambda can carry (functions/limits.ts).
       maxDirectBytes: Math.min(

@@ -49,6 +49,22 @@ export const routes: RouteDef[] = [
   ...r('search', ['GET', 'HEAD'], '/Binary', 'handlers/search', 'read'),
   ...r('search', ['POST'], '/Binary/_search', 'handlers/search', 'read'),
   ...r('metadata', ['GET', 'HEAD'], '/metadata', 'handlers/metadata', 'public'),
+  // What the CapabilityStatement links to, public like it (C27).
+  ...r(
+    'operation-definition',
+    ['GET', 'HEAD'],
+    '/OperationDefinition/{id}',
+    'handlers/operation-definition',
+    'public',
+  ),
+  ...r('search-parameter', ['GET', 'HEAD'], '/SearchParameter/{id}', 'handlers/search-parameter', 'public'),
+  ...r(
+    'smart-configuration',
+    ['GET', 'HEAD'],
+    '/.well-known/smart-configuration',
+    'handlers/smart-configuration',
+    'public',
+  ),
   // $upload (C28–C30; status hands out PUT URLs, so it needs write scope): literal `$upload` segments outrank `{id}` in both API Gateway and local/router.ts.
   ...r('upload-start', ['POST'], '/Binary/$upload', 'handlers/upload-start', 'write'),
   ...r('upload-start-id', ['POST'], '/Binary/{id}/$upload', 'handlers/upload-start', 'write'),

@@ -15,7 +15,7 @@ const list = (v: unknown) =>
         .filter(Boolean)
     : [];
 
-/** Stack props from the context values `issuer`, `audience`, `allowedOrigins`, `alarmEmail`, `publicBaseUrl`, `logRetentionDays`. */
+/** Stack props from the context values `issuer`, `audience`, `allowedOrigins`, `alarmEmail`, `publicBaseUrl`, `logRetentionDays`, `tokenEndpoint`, `jwksUri`. */
 export function propsFromContext(app: App): FhirBinaryStackProps {
   const ctx = (k: string): string | undefined => {
     const v = app.node.tryGetContext(k);
@@ -34,6 +34,8 @@ export function propsFromContext(app: App): FhirBinaryStackProps {
     allowedOrigins: list(ctx('allowedOrigins')),
     alarmEmail: ctx('alarmEmail'),
     publicBaseUrl: ctx('publicBaseUrl'),
+    tokenEndpoint: ctx('tokenEndpoint'),
+    jwksUri: ctx('jwksUri'),
     logRetention: ctx('logRetentionDays') === undefined ? undefined : retentionDays(ctx('logRetentionDays')!),
     // Env-agnostic unless the CLI knows an account: synth needs no credentials.
     env:

@@ -42,6 +42,10 @@ export interface FhirBinaryStackProps extends StackProps {
    * @default - the request's own host (the API's execute-api domain)
    */
   readonly publicBaseUrl?: string;
+  /** Token endpoint of the authorization server (context `tokenEndpoint`), for the SMART configuration. */
+  readonly tokenEndpoint?: string;
+  /** JWKS of the authorization server (context `jwksUri`), for the SMART configuration. */
+  readonly jwksUri?: string;
   /**
    * Retention of every log group: the functions' logs (audit lines, C38) and the API access log
    * (context `logRetentionDays`, one of CloudWatch Logs' values, e.g. 2192 for six years).
@@ -80,6 +84,10 @@ export class FhirBinaryStack extends Stack {
       logKey: key,
       environment: {
         ...(props.publicBaseUrl ? { PUBLIC_BASE_URL: publicBaseUrlFrom(props.publicBaseUrl)! } : {}),
+        // The authorization server the SMART configuration names (C27).
+        SMART_ISSUER: props.issuer,
+        ...(props.tokenEndpoint ? { SMART_TOKEN_ENDPOINT: props.tokenEndpoint } : {}),
+        ...(props.jwksUri ? { SMART_JWKS_URI: props.jwksUri } : {}),
       },
     });
     this.events = new Events(this, 'Events', {

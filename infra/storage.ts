@@ -7,11 +7,13 @@ import { Construct } from 'constructs';
 import { TABLE } from '../functions/adapters/dynamo-schema';
 import { EXPORTS_PREFIX } from '../functions/adapters/s3-export-files';
 import { EVENTS_PREFIX } from '../functions/adapters/sns-publisher';
+import { bucketCorsRules } from './bucket-cors';
 
 export interface StorageProps {
   /**
-   * Browser origins allowed to PUT upload parts straight to the bucket (C28).
-   * @default - no bucket CORS: only non-browser clients can upload parts
+   * Browser origins allowed to PUT upload parts straight to the bucket (C28); presigned reads are
+   * allowed from any origin (infra/bucket-cors.ts).
+   * @default - no browser can upload parts
    */
   readonly allowedOrigins?: string[];
   /**
@@ -164,18 +166,15 @@ export class Storage extends Construct {
       objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
       serverAccessLogsBucket: this.accessLogsBucket,
       serverAccessLogsPrefix: 'bucket/',
-      cors: props.allowedOrigins?.length
-        ? [
-            {
-              // Presigned part PUTs (C28) and presigned GETs (C19) from browsers.
-              allowedMethods: [s3.HttpMethods.PUT, s3.HttpMethods.GET, s3.HttpMethods.HEAD],
-              allowedOrigins: props.allowedOrigins,
-              allowedHeaders: ['*'],
-              exposedHeaders: ['ETag'],
-              maxAge: 3000,
-            },
-          ]
-        : undefined,
+      // Presigned GETs (C19) from any origin, part PUTs (C28) from the configured ones.
+      cors: bucketCorsRules(props.allowedOrigins ?? []).map((r) => ({
+        id: r.id,
+        allowedMethods: r.allowedMethods.map((m) => s3.HttpMethods[m]),
+        allowedOrigins: r.allowedOrigins,
+        allowedHeaders: r.allowedHeaders,
+        exposedHeaders: r.exposedHeaders,
+        maxAge: r.maxAgeSeconds,
+      })),
       lifecycleRules: [
         {
           id: 'abort-incomplete-uploads',

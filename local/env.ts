@@ -1,3 +1,4 @@
+import { DEV_ISSUER } from './dev-auth';
 import type { LocalResources } from './provision';
 
 /** Points the handlers (same process) at the local endpoint and resources. */
@@ -12,5 +13,7 @@ export function setLocalEnv(endpoint: string, r: LocalResources): void {
     TOPIC_ARN: r.topicArn,
     TABLE_STREAM_ARN: r.tableStreamArn,
     EXPORT_QUEUE_URL: r.exportQueueUrl,
+    // The local "authorization server" is `npm run -s token` (no token endpoint): C27.
+    SMART_ISSUER: process.env.SMART_ISSUER ?? DEV_ISSUER,
   });
 }

@@ -1,6 +1,6 @@
 """moto_server, made as faithful as the service needs, for `npm start` and `npm test`.
 
-Three changes to moto 5.2.1 (the version pinned in requirements-moto.txt; any other version is
+Five changes to moto 5.2.1 (the version pinned in requirements-moto.txt; any other version is
 refused, because the patches below replace moto internals):
 
 1. DynamoDB requests are serialized. DynamoDB isolates transactions; moto does not, and
@@ -13,11 +13,21 @@ refused, because the patches below replace moto internals):
 3. S3 PUT bodies are never parsed as forms. moto (through Flask) parses bodies sent as
    `application/x-www-form-urlencoded` or `multipart/form-data` and stores 0 bytes; S3 stores
    every PUT body as sent.
+4. Bucket CORS is evaluated as S3 does: the first rule whose origin, method and (for preflights)
+   headers all match decides; a request no rule matches gets no CORS headers. moto adds
+   `Access-Control-Allow-Origin: <origin>` to every response (flask-cors), so a browser test could
+   never see S3 refuse an origin, and it refuses a preflight when any rule (not every rule)
+   misses, so rules for different methods and origins could not be combined.
+5. An unsigned request's form body is always put back as read. To guess the service of a request
+   without an Authorization header (a presigned part URL), moto reads a form-typed body as UTF-8;
+   when it is not UTF-8 the bytes are consumed and never put back, and the request hangs waiting
+   for them (a presigned part PUT of binary bytes from curl, whose default type is the form type).
 
 usage: python3 moto_serial.py HOST PORT
 """
 
 import copy
+import io
 import logging
 import os
 import re
@@ -38,6 +48,9 @@ from moto.dynamodb.exceptions import (
     TransactionCanceledException,
     TransactWriteSingleOpException,
 )
+from moto.moto_server import werkzeug_app
+from moto.s3 import responses as s3_responses
+from moto.s3.exceptions import AccessForbidden
 from moto.server import DomainDispatcherApplication, create_backend_app
 from werkzeug.serving import run_simple
 
@@ -197,6 +210,96 @@ class RawPutRequest(flask.Request):
         return super().want_form_data_parsed
 
 
+# --- 4. bucket CORS as S3 evaluates it ----------------------------------------------------------
+
+
+def _wildcard(pattern, value):
+    """S3 CORS patterns allow one `*` wildcard; header names compare case-insensitively."""
+    regex = "^" + ".*".join(re.escape(part) for part in pattern.split("*")) + "$"
+    return re.match(regex, value, flags=re.IGNORECASE) is not None
+
+
+def _first_rule(bucket, origin, method, request_headers=()):
+    for rule in bucket.cors or []:
+        if not any(_wildcard(o, origin) for o in rule.allowed_origins or []):
+            continue
+        if method not in (rule.allowed_methods or []):
+            continue
+        allowed = rule.allowed_headers or []
+        if all(any(_wildcard(a, h) for a in allowed) for h in request_headers):
+            return rule
+    return None
+
+
+def _cors_headers(rule, origin, preflight, request_headers=()):
+    out = {
+        "Access-Control-Allow-Origin": "*" if "*" in rule.allowed_origins else origin,
+        "Vary": "Origin, Access-Control-Request-Headers, Access-Control-Request-Method",
+    }
+    if "*" not in rule.allowed_origins:
+        out["Access-Control-Allow-Credentials"] = "true"
+    if rule.exposed_headers:
+        out["Access-Control-Expose-Headers"] = ", ".join(rule.exposed_headers)
+    if preflight:
+        out["Access-Control-Allow-Methods"] = ", ".join(rule.allowed_methods)
+        if request_headers:
+            out["Access-Control-Allow-Headers"] = ", ".join(request_headers)
+        if rule.max_age_seconds is not None:
+            out["Access-Control-Max-Age"] = str(rule.max_age_seconds)
+    return out
+
+
+def _request_headers(headers):
+    raw = headers.get("Access-Control-Request-Headers") or ""
+    return [h.strip() for h in raw.split(",") if h.strip()]
+
+
+def _set_cors_headers_options(self, headers, bucket):
+    origin = headers.get("Origin")
+    method = headers.get("Access-Control-Request-Method")
+    wanted = _request_headers(headers)
+    rule = _first_rule(bucket, origin, method, wanted) if origin and method else None
+    if rule is None:
+        raise AccessForbidden(
+            "CORSResponse: This CORS request is not allowed. This is usually because the evalution of "
+            "Origin, request method / Access-Control-Request-Method or Access-Control-Request-Headers "
+            "are not whitelisted by the resource's CORS spec."
+        )
+    self.response_headers.update(_cors_headers(rule, origin, True, wanted))
+
+
+def _get_cors_headers_other(self):
+    origin = self.headers.get("Origin")
+    if not origin:
+        return {}
+    try:
+        bucket = self.backend.get_bucket(self.bucket_name)
+    except Exception:
+        return {}
+    rule = _first_rule(bucket, origin, self.method)
+    return _cors_headers(rule, origin, False) if rule else {}
+
+
+# --- 5. unsigned form bodies --------------------------------------------------------------------
+
+
+def _get_body(self, environ):
+    """moto's DomainDispatcherApplication._get_body, but the bytes it reads always go back."""
+    try:
+        simple_form = environ["CONTENT_TYPE"].startswith("application/x-www-form-urlencoded")
+        size = int(environ["CONTENT_LENGTH"])
+    except (KeyError, ValueError):
+        return None
+    if not simple_form or not size:
+        return None
+    raw = environ["wsgi.input"].read(size)
+    environ["wsgi.input"] = io.BytesIO(raw)
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+
+
 def apply_patches():
     expected = pinned_version()
     if moto.__version__ != expected:
@@ -207,6 +310,12 @@ def apply_patches():
     assert hasattr(ddb_models.DynamoDBBackend, "transact_write_items")
     ddb_models.DynamoDBBackend.transact_write_items = transact_write_items
     flask.Flask.request_class = RawPutRequest
+    assert hasattr(s3_responses.S3Response, "_get_cors_headers_other")
+    werkzeug_app.DISABLE_GLOBAL_CORS = True
+    s3_responses.S3Response._set_cors_headers_options = _set_cors_headers_options
+    s3_responses.S3Response._get_cors_headers_other = _get_cors_headers_other
+    assert hasattr(DomainDispatcherApplication, "_get_body")
+    DomainDispatcherApplication._get_body = _get_body
 
 
 # --- the server ----------------------------------------------------------------------------------

@@ -8,12 +8,14 @@ import {
   CreateBucketCommand,
   PutBucketCorsCommand,
   PutBucketLifecycleConfigurationCommand,
+  type S3Client,
 } from '@aws-sdk/client-s3';
 import { CreateTopicCommand } from '@aws-sdk/client-sns';
 import { CreateQueueCommand } from '@aws-sdk/client-sqs';
 import { createTableInput, TABLE } from '../functions/adapters/dynamo-schema';
 import { loadConfig } from '../functions/config';
 import { type Components, wire } from '../functions/wiring';
+import { bucketCorsRules } from '../infra/bucket-cors';
 
 export interface LocalResources {
   tableName: string;
@@ -64,28 +66,7 @@ export async function provision(endpoint: string, region = 'us-east-1'): Promise
   } = localWiring(endpoint, region);
   const { tableName, bucketName, topicName } = LOCAL_NAMES;
   const tableStreamArn = await provisionTable(endpoint, tableName, region);
-  try {
-    await s3.send(new CreateBucketCommand({ Bucket: bucketName }));
-  } catch (e) {
-    const name = (e as Error).name;
-    if (name !== 'BucketAlreadyOwnedByYou' && name !== 'BucketAlreadyExists') throw e;
-  }
-  await s3.send(
-    new PutBucketCorsCommand({
-      Bucket: bucketName,
-      CORSConfiguration: {
-        CORSRules: [
-          {
-            AllowedMethods: ['PUT', 'GET', 'HEAD'],
-            AllowedOrigins: allowedOrigins(),
-            AllowedHeaders: ['*'],
-            ExposeHeaders: ['ETag'],
-            MaxAgeSeconds: 3000,
-          },
-        ],
-      },
-    }),
-  );
+  await provisionBucket(s3, bucketName);
   await s3.send(
     new PutBucketLifecycleConfigurationCommand({
       Bucket: bucketName,
@@ -115,6 +96,38 @@ export async function provisionExportQueue(
   const { sqs } = localWiring(endpoint, region);
   const out = await sqs.send(new CreateQueueCommand({ QueueName: name }));
   return out.QueueUrl!;
+}
+
+/**
+ * Creates the bucket unless it exists and sets the stack's CORS rules on it (infra/bucket-cors.ts),
+ * with ALLOWED_ORIGINS (or `putOrigins`) as the origins that may PUT parts.
+ */
+export async function provisionBucket(
+  s3: S3Client,
+  bucketName: string,
+  putOrigins: readonly string[] = allowedOrigins(),
+): Promise<void> {
+  try {
+    await s3.send(new CreateBucketCommand({ Bucket: bucketName }));
+  } catch (e) {
+    const name = (e as Error).name;
+    if (name !== 'BucketAlreadyOwnedByYou' && name !== 'BucketAlreadyExists') throw e;
+  }
+  await s3.send(
+    new PutBucketCorsCommand({
+      Bucket: bucketName,
+      CORSConfiguration: {
+        CORSRules: bucketCorsRules(putOrigins).map((r) => ({
+          ID: r.id,
+          AllowedMethods: r.allowedMethods,
+          AllowedOrigins: r.allowedOrigins,
+          AllowedHeaders: r.allowedHeaders,
+          ExposeHeaders: r.exposedHeaders,
+          MaxAgeSeconds: r.maxAgeSeconds,
+        })),
+      },
+    }),
+  );
 }
 
 /** Creates the table from the schema the stack uses too (dynamo-schema.ts) unless it exists; returns its stream ARN. */

@@ -194,7 +194,19 @@ export async function handle(
     return gatewayAnswer(res, 413, 'Request Entity Too Large', { Connection: 'close' });
   }
 
-  const event = toEvent(req, url, method, target, match?.params ?? {}, body, claims);
+  const event = gatewayEvent(
+    {
+      method,
+      url,
+      headers: req.headersDistinct as Record<string, string[]>,
+      httpVersion: req.httpVersion,
+      sourceIp: req.socket.remoteAddress ?? '127.0.0.1',
+    },
+    target.routeKey,
+    match?.params ?? {},
+    body,
+    claims,
+  );
   // Lambda measures the event as the JSON it is sent as.
   if (Buffer.byteLength(JSON.stringify(event)) > LAMBDA_EVENT_BYTES) {
     gatewayAudit(path, target, 413, started);
@@ -240,22 +252,33 @@ export async function handle(
   writeResult(res, method, result);
 }
 
-/** An API Gateway HTTP API (payload format 2.0) event for this request. */
-function toEvent(
-  req: IncomingMessage,
-  url: URL,
-  method: string,
-  target: Target,
+/** What the gateway event is built from: the request as received. */
+export interface GatewayRequest {
+  method: string;
+  url: URL;
+  /** Header values by lower-case name, repeated headers as several values. */
+  headers: Record<string, string[]>;
+  httpVersion: string;
+  sourceIp: string;
+}
+
+/**
+ * The API Gateway HTTP API (payload format 2.0) event of a request, as the gateway builds it:
+ * exported for tests that measure it and for invoking Lambda bundles the way AWS does.
+ */
+export function gatewayEvent(
+  req: GatewayRequest,
+  routeKey: string,
   params: Record<string, string>,
   body: Buffer,
   claims: Record<string, unknown> | undefined,
 ): APIGatewayProxyEventV2WithJWTAuthorizer {
+  const { method, url } = req;
   // Repeated headers and query parameters are joined with commas; cookies get their own field.
   const headers: Record<string, string> = {};
-  for (const [k, v] of Object.entries(req.headersDistinct))
-    if (v !== undefined && k !== 'cookie') headers[k] = v.join(',');
+  for (const [k, v] of Object.entries(req.headers)) if (k !== 'cookie') headers[k] = v.join(',');
   headers['x-forwarded-proto'] = 'http';
-  const cookies = req.headers.cookie?.split(/;\s*/).filter(Boolean);
+  const cookies = req.headers.cookie?.join('; ').split(/;\s*/).filter(Boolean);
   const query: Record<string, string> = {};
   for (const [k, v] of url.searchParams) query[k] = k in query ? `${query[k]},${v}` : v;
   // The HTTP API passes text types as text and base64-encodes all others (functions/limits.ts).
@@ -263,7 +286,7 @@ function toEvent(
   const requestId = randomUUID();
   const event: APIGatewayProxyEventV2WithJWTAuthorizer = {
     version: '2.0',
-    routeKey: target.routeKey,
+    routeKey,
     rawPath: url.pathname,
     rawQueryString: url.search.replace(/^\?/, ''),
     ...(cookies?.length ? { cookies } : {}),
@@ -281,11 +304,11 @@ function toEvent(
         method,
         path: url.pathname,
         protocol: `HTTP/${req.httpVersion}`,
-        sourceIp: req.socket.remoteAddress ?? '127.0.0.1',
+        sourceIp: req.sourceIp,
         userAgent: headers['user-agent'] ?? '',
       },
       requestId,
-      routeKey: target.routeKey,
+      routeKey,
       stage: '$default',
       time: new Date().toISOString(),
       timeEpoch: Date.now(),
@@ -321,7 +344,19 @@ function writeResult(res: ServerResponse, method: string, result: HttpResult): v
   res.end(method === 'HEAD' ? undefined : out);
 }
 
-export function createLocalServer(extraRoutes?: Parameters<typeof handle>[2]): Server {
+export interface LocalServerOptions {
+  /**
+   * Time a client has to send a whole request (headers and body); a slower one gets 408 and the
+   * connection is closed (#13 item 10). @default 60000
+   */
+  requestTimeoutMs?: number;
+}
+
+export function createLocalServer(
+  extraRoutes?: Parameters<typeof handle>[2],
+  options: LocalServerOptions = {},
+): Server {
+  const requestTimeout = options.requestTimeoutMs ?? 60_000;
   const onRequest = (req: IncomingMessage, res: ServerResponse) => {
     handle(req, res, extraRoutes).catch((e) => {
       console.error(e);
@@ -329,7 +364,14 @@ export function createLocalServer(extraRoutes?: Parameters<typeof handle>[2]): S
       else res.destroy();
     });
   };
-  const server = createServer(onRequest);
+  const server = createServer(
+    {
+      requestTimeout,
+      headersTimeout: Math.min(20_000, requestTimeout),
+      connectionsCheckingInterval: Math.min(30_000, requestTimeout / 2),
+    },
+    onRequest,
+  );
   // `Expect: 100-continue`: no go-ahead for a body that will be refused (#13 item 10).
   server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => {
     if (declaredTooLarge(req)) {
@@ -339,8 +381,5 @@ export function createLocalServer(extraRoutes?: Parameters<typeof handle>[2]): S
     res.writeContinue();
     onRequest(req, res);
   });
-  // A client that trickles its body is cut off (#13 item 10): 408 after 60 s for the whole request.
-  server.requestTimeout = 60_000;
-  server.headersTimeout = 20_000;
   return server;
 }

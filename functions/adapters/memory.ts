@@ -8,7 +8,7 @@ import type {
   VersionRecord,
   VersionRepository,
 } from '../core/ports';
-import { VersionConflictError } from '../core/ports';
+import { StoredBytesMismatchError, VersionConflictError } from '../core/ports';
 import type { CurrentCriteria, PageRequest, QueryPage, RangeQuery, VersionQueries } from '../core/queries';
 import { matchesCriteria } from '../core/search-params';
 import type {
@@ -52,7 +52,7 @@ export class MemoryBlobStore implements BlobStore {
 
   async put(key: string, bytes: Uint8Array, options: BlobPutOptions): Promise<void> {
     if (options.sha256 && sha256(bytes) !== options.sha256)
-      throw awsError('BadDigest', `the SHA-256 of the bytes is not ${options.sha256}`);
+      throw new StoredBytesMismatchError(`${key}: the SHA-256 of the bytes is not ${options.sha256}`);
     this.objects.set(key, { bytes: new Uint8Array(bytes), contentType: options.contentType });
   }
 

@@ -5,12 +5,13 @@ import {
   CreateMultipartUploadCommand,
   DeleteObjectCommand,
   GetObjectCommand,
+  HeadObjectCommand,
   PutObjectCommand,
   type S3Client,
   UploadPartCopyCommand,
 } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
-import type { BlobPutOptions, BlobStore } from '../core/ports';
+import { type BlobPutOptions, type BlobStore, StoredBytesMismatchError } from '../core/ports';
 
 const MiB = 1024 * 1024;
 
@@ -39,18 +40,44 @@ export class S3BlobStore implements BlobStore {
     private readonly tuning: CopyTuning = DEFAULT_COPY,
   ) {}
 
+  /**
+   * S3 checks a sent ChecksumSHA256 against the bytes it received (BadDigest otherwise) and
+   * returns it; a store that returns none (moto) is checked by the stored object's size. Either
+   * way a wrong object is an error here, never a silently committed version (#11).
+   */
   async put(key: string, bytes: Uint8Array, options: BlobPutOptions): Promise<void> {
-    await this.s3.send(
-      new PutObjectCommand({
-        Bucket: this.bucket,
-        Key: key,
-        Body: bytes,
-        ContentLength: bytes.length,
-        ContentType: options.contentType,
-        ContentDisposition: 'attachment',
-        ...(options.sha256 ? { ChecksumSHA256: options.sha256 } : {}),
-      }),
-    );
+    let out: { ChecksumSHA256?: string };
+    try {
+      out = await this.s3.send(
+        new PutObjectCommand({
+          Bucket: this.bucket,
+          Key: key,
+          Body: bytes,
+          ContentLength: bytes.length,
+          ContentType: options.contentType,
+          ContentDisposition: 'attachment',
+          ...(options.sha256 ? { ChecksumSHA256: options.sha256 } : {}),
+        }),
+      );
+    } catch (e) {
+      if ((e as Error).name === 'BadDigest' || (e as Error).name === 'InvalidDigest')
+        throw new StoredBytesMismatchError(`${key}: the store received other bytes than were sent`);
+      throw e;
+    }
+    if (options.sha256 && out.ChecksumSHA256) {
+      if (out.ChecksumSHA256 !== options.sha256)
+        throw new StoredBytesMismatchError(
+          `${key}: stored SHA-256 ${out.ChecksumSHA256}, sent ${options.sha256}`,
+        );
+      return;
+    }
+    await this.expectSize(key, bytes.length);
+  }
+
+  private async expectSize(key: string, size: number): Promise<void> {
+    const head = await this.s3.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key }));
+    if (head.ContentLength !== size)
+      throw new StoredBytesMismatchError(`${key}: stored ${head.ContentLength} bytes, sent ${size}`);
   }
 
   async get(key: string, range?: { start: number; end: number }): Promise<Uint8Array> {
@@ -81,7 +108,7 @@ export class S3BlobStore implements BlobStore {
       await this.s3.send(
         new CopyObjectCommand({ ...target, CopySource: source, MetadataDirective: 'REPLACE' }),
       );
-      return;
+      return this.expectSize(to, size);
     }
     const { UploadId } = await this.s3.send(new CreateMultipartUploadCommand(target));
     try {
@@ -114,6 +141,7 @@ export class S3BlobStore implements BlobStore {
           MultipartUpload: { Parts: etags.map((ETag, i) => ({ PartNumber: i + 1, ETag })) },
         }),
       );
+      await this.expectSize(to, size);
     } catch (e) {
       await this.s3
         .send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: to, UploadId }))

@@ -1,6 +1,8 @@
+import { createHash } from 'node:crypto';
 import type { CapabilityStatement, CapabilityStatementRestResourceOperation } from 'fhir/r4';
-import { requireJsonFormat } from './media';
-import type { FhirRequest, FhirResponse } from './request';
+import { operationDefinitionUrl, searchParameterUrl } from './definitions';
+import { FHIR_JSON_CONTENT_TYPE, FHIR_VERSION_PARAM, requireJsonFormat } from './media';
+import { type FhirRequest, type FhirResponse, header } from './request';
 import { fhirJson } from './response';
 import { SEARCH_PARAMS } from './search-params';
 
@@ -60,10 +62,6 @@ const ORDER: Interaction[] = [
   'search-type',
 ];
 
-const OPERATION_DEFINITIONS: Record<string, string> = {
-  export: 'http://hl7.org/fhir/uv/bulkdata/OperationDefinition/export',
-};
-
 /**
  * C27: the CapabilityStatement, derived from the route table so it always states exactly what
  * is deployed: a route added to functions/routes.ts shows up here without further edits.
@@ -83,7 +81,7 @@ export function capabilityStatement(
   const operations = [...new Set(routes.map(operationOf).filter((o): o is string => o !== undefined))].sort();
   const operation: CapabilityStatementRestResourceOperation[] = operations.map((name) => ({
     name,
-    definition: OPERATION_DEFINITIONS[name] ?? `${baseUrl}/OperationDefinition/Binary-${name}`,
+    definition: operationDefinitionUrl(baseUrl, name),
   }));
   const searchable = interactions.has('search-type');
   return {
@@ -140,7 +138,7 @@ export function capabilityStatement(
                   searchParam: SEARCH_PARAMS.map(({ name, type, definition, documentation }) => ({
                     name,
                     type,
-                    definition,
+                    definition: searchParameterUrl(baseUrl, definition),
                     documentation,
                   })),
                 }
@@ -153,10 +151,22 @@ export function capabilityStatement(
   };
 }
 
-/** GET [base]/metadata: public (C2), so clients can discover the service before they log in. */
+/** The metadata Content-Type names the FHIR version (http.html#version-parameter). */
+export const METADATA_CONTENT_TYPE = `${FHIR_JSON_CONTENT_TYPE}; fhirVersion=${FHIR_VERSION_PARAM}`;
+
+/**
+ * GET [base]/metadata: public (C2), so clients can discover the service before they log in. The
+ * ETag is a digest of the statement, so a client revalidates with If-None-Match (304).
+ */
 export function metadata(routes: RouteShape[], limits?: DirectLimits) {
   return async (req: FhirRequest): Promise<FhirResponse> => {
     requireJsonFormat(req);
-    return fhirJson(200, capabilityStatement(routes, req.baseUrl, limits));
+    const cs = capabilityStatement(routes, req.baseUrl, limits);
+    const digest = createHash('sha256').update(JSON.stringify(cs)).digest('base64url').slice(0, 22);
+    const headers = { ETag: `W/"${digest}"`, 'Content-Type': METADATA_CONTENT_TYPE };
+    const inm = header(req, 'if-none-match');
+    if (inm?.split(',').some((t) => t.trim() === '*' || t.trim().replace(/^W\//, '') === `"${digest}"`))
+      return { status: 304, headers };
+    return fhirJson(200, cs, headers);
   };
 }

@@ -41,6 +41,17 @@ export class VersionConflictError extends Error {
   }
 }
 
+/**
+ * Thrown by a blob store when what it holds after a write is not what was sent (size, or the
+ * checksum the store computed): an emulator or network fault. Nothing may be committed on it.
+ */
+export class StoredBytesMismatchError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'StoredBytesMismatchError';
+  }
+}
+
 export interface CommitOptions {
   /** Version the head must be at for the commit to apply; 0 = the resource must not exist. */
   expectedVid: number;
@@ -83,13 +94,18 @@ export interface BlobPutOptions {
 
 /** Bytes by key. Objects are immutable: a key is written once. */
 export interface BlobStore {
+  /**
+   * Stores `bytes` and checks that the store holds exactly them (its SHA-256 when the store
+   * reports one, else the size): throws StoredBytesMismatchError when not.
+   */
   put(key: string, bytes: Uint8Array, options: BlobPutOptions): Promise<void>;
   /** Reads all bytes, or the inclusive range [start, end]. */
   get(key: string, range?: { start: number; end: number }): Promise<Uint8Array>;
   delete(key: string): Promise<void>;
   /**
    * Copies the `size` bytes of `from` to the new key `to`, stored with `options` (the store
-   * copies server-side: the bytes never pass through the function).
+   * copies server-side: the bytes never pass through the function). Throws
+   * StoredBytesMismatchError when the copy does not hold `size` bytes.
    */
   copy(from: string, to: string, size: number, options: BlobPutOptions): Promise<void>;
   /** A URL that GETs the object directly, valid for `expiresInSeconds`. */

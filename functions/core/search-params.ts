@@ -177,7 +177,13 @@ export function decodeCursor(value: string | undefined, valid: RegExp): string |
 export interface SearchParam {
   name: string;
   type: 'token' | 'date';
+  /**
+   * Its SearchParameter: the canonical URL of an R4 definition, or `SearchParameter/{id}` for
+   * one this server defines and serves below the base (functions/core/definitions.ts).
+   */
   definition: string;
+  /** FHIRPath of the values it searches (SearchParameter.expression). */
+  expression: string;
   documentation: string;
   /**
    * Reads every value given for the parameter (repeats AND together) into `criteria`; throws a
@@ -218,6 +224,7 @@ export const SEARCH_PARAMS: readonly SearchParam[] = [
     name: '_id',
     type: 'token',
     definition: 'http://hl7.org/fhir/SearchParameter/Resource-id',
+    expression: 'Resource.id',
     documentation: 'Logical ids, comma-separated (any of).',
     parse(values, c) {
       const ids = tokenSet(values);
@@ -232,6 +239,7 @@ export const SEARCH_PARAMS: readonly SearchParam[] = [
     name: '_lastUpdated',
     type: 'date',
     definition: 'http://hl7.org/fhir/SearchParameter/Resource-lastUpdated',
+    expression: 'Resource.meta.lastUpdated',
     documentation: 'Prefixes eq ne gt lt ge le sa eb; repeat for a range. Served by an index.',
     parse(values, c) {
       const lu = parseLastUpdated(values);
@@ -254,7 +262,9 @@ export const SEARCH_PARAMS: readonly SearchParam[] = [
   {
     name: '_language',
     type: 'token',
-    definition: 'http://hl7.org/fhir/SearchParameter/Resource-language',
+    // R4 defines no _language SearchParameter (Resource-language is R5): this server defines it.
+    definition: 'SearchParameter/Binary-language',
+    expression: 'Binary.language',
     documentation: 'Binary.language, comma-separated (any of).',
     parse(values, c) {
       c.languages = [...tokenSet(values)];

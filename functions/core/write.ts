@@ -4,7 +4,7 @@ import { describe } from './binary';
 import { checkIfMatch } from './conditional';
 import { conflict, preconditionFailed, tooLong, unavailable } from './outcome';
 import type { CoreDeps, VersionRecord, WriteMethod } from './ports';
-import { VersionConflictError } from './ports';
+import { StoredBytesMismatchError, VersionConflictError } from './ports';
 
 /** The content of a new version, with its bytes already staged in the blob store. */
 export interface PreparedContent {
@@ -55,8 +55,24 @@ export async function stageBytes(
     id,
     expiresAt: Math.floor(now.getTime() / 1000) + deps.config.intentTtlSeconds,
   });
-  await deps.blobs.put(blobKey, bytes, { contentType, sha256 });
+  await verified(deps, blobKey, () => deps.blobs.put(blobKey, bytes, { contentType, sha256 }));
   return { size: bytes.length, blobKey, sha256, intentKey: blobKey };
+}
+
+/**
+ * Runs a blob write; when the store holds other bytes than were sent, deletes them and answers
+ * 503 (nothing stored, send again) instead of committing a wrong version (#11, C7).
+ */
+async function verified(deps: CoreDeps, blobKey: string, write: () => Promise<void>): Promise<void> {
+  try {
+    await write();
+  } catch (e) {
+    if (!(e instanceof StoredBytesMismatchError)) throw e;
+    await discardStaged(deps, { blobKey, intentKey: blobKey });
+    throw unavailable(
+      'Storage did not keep the bytes exactly as they were sent, so nothing was stored. Send the request again.',
+    );
+  }
 }
 
 /**
@@ -78,7 +94,7 @@ export async function stageCopy(
     id: from.id,
     expiresAt: Math.floor(now.getTime() / 1000) + deps.config.intentTtlSeconds,
   });
-  await deps.blobs.copy(from.blobKey, blobKey, from.size, { contentType });
+  await verified(deps, blobKey, () => deps.blobs.copy(from.blobKey!, blobKey, from.size, { contentType }));
   return { size: from.size, blobKey, sha256: from.sha256, intentKey: blobKey };
 }
 

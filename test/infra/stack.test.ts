@@ -5,6 +5,7 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import { AwsSolutionsChecks, HIPAASecurityChecks } from 'cdk-nag';
 import { defaultRoute, routes, scopesFor } from '../../functions/routes';
 import { buildApp } from '../../infra/app';
+import { bucketCorsRules } from '../../infra/bucket-cors';
 import { consumerPresent, STREAM_CONSUMERS } from '../../infra/events';
 import { retentionDays } from '../../infra/retention';
 import { FhirBinaryStack } from '../../infra/stack';
@@ -323,18 +324,21 @@ describe('storage', () => {
     });
   });
 
-  test('C28: bucket CORS lets the configured origins PUT parts and read the ETag', () => {
+  test('C28, #14.5: bucket CORS (infra/bucket-cors.ts): presigned GET/HEAD from any origin, PUT only from the configured ones', () => {
     template.hasResourceProperties('AWS::S3::Bucket', {
       CorsConfiguration: {
         CorsRules: [
-          Match.objectLike({
-            AllowedMethods: Match.arrayWith(['PUT']),
-            AllowedOrigins: [ORIGIN],
-            ExposedHeaders: ['ETag'],
-          }),
+          // After the 307 of a large read the browser sends `Origin: null`: only `*` matches it.
+          Match.objectLike({ AllowedMethods: ['GET', 'HEAD'], AllowedOrigins: ['*'] }),
+          Match.objectLike({ AllowedMethods: ['PUT'], AllowedOrigins: [ORIGIN], ExposedHeaders: ['ETag'] }),
         ],
       },
     });
+    // The local S3 stand-in gets the same rules (local/provision.ts).
+    expect(bucketCorsRules([ORIGIN]).map((r) => [r.allowedMethods, r.allowedOrigins])).toEqual([
+      [['GET', 'HEAD'], ['*']],
+      [['PUT'], [ORIGIN]],
+    ]);
   });
 
   test('both buckets, both topics and the three queues refuse requests without TLS', () => {

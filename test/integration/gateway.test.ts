@@ -113,3 +113,32 @@ describe('C40 what API Gateway answers itself stays gateway-shaped', () => {
     });
   });
 });
+
+describe('#13 item 10 slow clients', () => {
+  test('C40: a body that never completes is cut off (408, connection closed) after the request timeout', async () => {
+    const { createLocalServer } = await import('../../local/server');
+    const { connect } = await import('node:net');
+    const server = createLocalServer(undefined, { requestTimeoutMs: 400 });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    const { port } = server.address() as import('node:net').AddressInfo;
+    try {
+      const answer = await new Promise<string>((resolve) => {
+        const sock = connect(port, '127.0.0.1', () => {
+          sock.write(
+            `POST /organizations/${s.org}/fhir/4/Binary HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${s.token}\r\n` +
+              'Content-Type: application/octet-stream\r\nContent-Length: 100\r\n\r\n0123456789',
+          );
+        });
+        let got = '';
+        sock.on('data', (d) => {
+          got += d.toString();
+        });
+        sock.on('close', () => resolve(got));
+      });
+      expect(answer).toMatch(/^HTTP\/1\.1 408/);
+    } finally {
+      server.closeAllConnections();
+      await new Promise<void>((r) => server.close(() => r()));
+    }
+  });
+});

@@ -13,7 +13,7 @@ describe('C27 capabilities', () => {
   test('C27/C2: GET [base]/metadata needs no token and states the service', async () => {
     const res = await fetch(`${s.base}/metadata`);
     expect(res.status).toBe(200);
-    expect(res.headers.get('content-type')).toBe('application/fhir+json; charset=utf-8');
+    expect(res.headers.get('content-type')).toBe('application/fhir+json; charset=utf-8; fhirVersion=4.0');
     const cs = (await res.json()) as CapabilityStatement;
     expect(cs).toMatchObject({
       resourceType: 'CapabilityStatement',
@@ -29,6 +29,8 @@ describe('C27 capabilities', () => {
     const binary = rest.resource!.find((r) => r.type === 'Binary')!;
     expect(binary).toMatchObject({ versioning: 'versioned', updateCreate: true, readHistory: true });
     expect(binary.searchParam!.map((p) => p.name)).toEqual(['_id', '_lastUpdated', '_language']);
+    // R4 defines no _language SearchParameter: the server serves its own (#12.6).
+    expect(binary.searchParam![2]!.definition).toBe(`${s.base}/SearchParameter/Binary-language`);
     expect((await fetch(`${s.base}/metadata?_format=xml`)).status).toBe(406);
   });
 
@@ -40,9 +42,10 @@ describe('C27 capabilities', () => {
     expect(stated).toEqual(routed);
     const operations = new Set(routes.map(operationOf).filter((o) => o !== undefined));
     expect(new Set((binary.operation ?? []).map((o) => o.name))).toEqual(operations);
-    // Every route is accounted for: an interaction, an operation, or the metadata route itself.
+    // Every route is accounted for: an interaction, an operation, or a public conformance
+    // resource (metadata itself and what it links to, C27).
     const unaccounted = routes.filter(
-      (r) => r.method !== 'HEAD' && !interactionOf(r) && !operationOf(r) && !r.path.endsWith('/metadata'),
+      (r) => r.method !== 'HEAD' && !interactionOf(r) && !operationOf(r) && r.access !== 'public',
     );
     expect(unaccounted).toEqual([]);
     // Today's table, spelled out, so a route that silently stops mapping is noticed.

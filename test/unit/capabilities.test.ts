@@ -14,8 +14,9 @@ describe('C27 capability derivation', () => {
     const binary = cs.rest![0]!.resource![0]!;
     expect(binary.interaction).toEqual([{ code: 'read' }]);
     expect(binary.operation!.map((o) => o.name)).toEqual(['export', 'upload']);
-    expect(binary.operation![0]!.definition).toBe(
-      'http://hl7.org/fhir/uv/bulkdata/OperationDefinition/export',
+    // Each links the OperationDefinition the server serves below its base (#12.6).
+    expect(binary.operation![1]!.definition).toBe(
+      'https://x/organizations/o/fhir/4/OperationDefinition/Binary-upload',
     );
     expect(binary.searchParam).toBeUndefined();
     expect(cs.patchFormat).toEqual([]);

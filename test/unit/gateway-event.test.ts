@@ -1,0 +1,92 @@
+import {
+  base64Length,
+  LAMBDA_EVENT_BYTES,
+  MAX_DIRECT_BODY_BYTES,
+  MAX_EVENT_BODY_BYTES,
+} from '../../functions/limits';
+import { type GatewayRequest, gatewayEvent } from '../../local/server';
+
+const BASE = '/organizations/acme/fhir/4';
+const request = (contentType: string, extra: Record<string, string[]> = {}): GatewayRequest => ({
+  method: 'POST',
+  url: new URL(`http://x${BASE}/Binary`),
+  headers: { host: ['x'], 'content-type': [contentType], ...extra },
+  httpVersion: '1.1',
+  sourceIp: '127.0.0.1',
+});
+const size = (e: unknown) => Buffer.byteLength(JSON.stringify(e));
+
+describe('C40 the event the local gateway hands the function', () => {
+  test('C40: text types travel as text, every other type base64-encoded (FHIR JSON and JSON Patch too)', () => {
+    const body = Buffer.from('{"a":1}');
+    const encoded = (ct: string) => gatewayEvent(request(ct), 'POST /x', {}, body, undefined).isBase64Encoded;
+    for (const ct of [
+      'text/plain',
+      'text/csv; charset=utf-8',
+      'application/json',
+      'application/xml',
+      'application/javascript',
+    ])
+      expect([ct, encoded(ct)]).toEqual([ct, false]);
+    for (const ct of [
+      'application/fhir+json',
+      'application/json-patch+json',
+      'application/octet-stream',
+      'application/pdf',
+      'image/png',
+      'application/x-www-form-urlencoded',
+    ])
+      expect([ct, encoded(ct)]).toEqual([ct, true]);
+  });
+
+  test('C40: repeated query parameters and headers are joined with commas; cookies get their own field', () => {
+    const e = gatewayEvent(
+      {
+        ...request('text/plain', { accept: ['a/b', 'c/d'], cookie: ['x=1; y=2'] }),
+        url: new URL(`http://x${BASE}/Binary?_id=a&_id=b`),
+      },
+      'GET /x',
+      {},
+      Buffer.alloc(0),
+      undefined,
+    );
+    expect(e.queryStringParameters).toEqual({ _id: 'a,b' });
+    expect(e.rawQueryString).toBe('_id=a&_id=b');
+    expect(e.headers.accept).toBe('a/b,c/d');
+    expect(e.cookies).toEqual(['x=1', 'y=2']);
+    expect(e.headers.cookie).toBeUndefined();
+    expect(e.body).toBeUndefined();
+  });
+
+  test('C13: a body at the direct limit fits Lambda’s event even with the largest envelope the HTTP API lets through', () => {
+    // The HTTP API caps request line and headers at 10 KiB: spend it all on characters JSON escapes,
+    // and give the token's claims as much again.
+    const quotes = '"'.repeat(9 * 1024);
+    const claims = {
+      sub: 'u',
+      organizations: ['acme'],
+      scope: 'system/Binary.*',
+      note: '"'.repeat(7 * 1024),
+    };
+    const body = Buffer.alloc(MAX_DIRECT_BODY_BYTES, 1);
+    const e = gatewayEvent(
+      request('application/fhir+json', { 'x-padding': [quotes] }),
+      'POST /x',
+      { organizationId: 'acme' },
+      body,
+      claims,
+    );
+    expect(e.body!.length).toBe(base64Length(MAX_DIRECT_BODY_BYTES));
+    expect(e.body!.length).toBe(MAX_EVENT_BODY_BYTES);
+    expect(size(e)).toBeLessThanOrEqual(LAMBDA_EVENT_BYTES);
+    // …and so does a body one byte over, which must reach the function for its 413 OperationOutcome.
+    const over = gatewayEvent(
+      request('application/fhir+json', { 'x-padding': [quotes] }),
+      'POST /x',
+      {},
+      Buffer.alloc(MAX_DIRECT_BODY_BYTES + 1, 1),
+      claims,
+    );
+    expect(size(over)).toBeLessThanOrEqual(LAMBDA_EVENT_BYTES);
+  });
+});
