@@ -4,7 +4,7 @@ import { closeSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, write
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { uploadFile } from '../local/binary-transfer';
+import { uploadFile } from '../clients/binary-transfer';
 import { mintToken } from '../local/dev-auth';
 import { stopProcess } from '../local/moto';
 import { projectRoot } from '../local/paths';
@@ -82,7 +82,7 @@ export async function runBench(): Promise<void> {
     const f300 = join(dir, 'f300.bin');
     const sha300 = makeFile(f300, 300 * MiB);
     const up = await run(join(bin, 'tsx'), [
-      'local/binary-cli.ts',
+      'clients/binary-cli.ts',
       'upload',
       f300,
       '--base',

@@ -1,8 +1,6 @@
-import { createWriteStream } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import * as path from 'node:path';
-import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import { saveUrl } from './binary-transfer';
 
 /** One entry of a Bulk Data manifest's `output` or `error`. */
 export interface ManifestEntry {
@@ -73,8 +71,8 @@ const sleep = (ms: number, signal?: AbortSignal) =>
 
 /**
  * C35 from the client's side: kick-off, poll the status URL (honouring Retry-After), then
- * download every file of the manifest. Downloads follow the 307 of large files without sending
- * the bearer token to the presigned URL.
+ * download every file of the manifest (saveUrl: node:http streaming, a 307 of a large file
+ * followed without the bearer token).
  */
 export async function runBulkExport(o: BulkExportOptions): Promise<BulkExportResult> {
   const auth = { authorization: `Bearer ${o.token}` };
@@ -110,18 +108,8 @@ export async function runBulkExport(o: BulkExportOptions): Promise<BulkExportRes
   ];
   for (const [i, { e, name }] of entries.entries()) {
     o.onProgress?.(`downloading ${i + 1}/${entries.length}: ${name}`);
-    let res = await fetch(e.url, { headers: auth, redirect: 'manual', signal: o.signal });
-    if (res.status === 307 || res.status === 302) {
-      const location = res.headers.get('location');
-      if (!location) throw new BulkExportError(`download ${e.url}: redirect without Location`);
-      res = await fetch(location, { signal: o.signal });
-    }
-    if (res.status !== 200 || !res.body) throw await failure(res, `download ${e.url}`);
     const file = path.join(o.outDir, name);
-    await pipeline(
-      Readable.fromWeb(res.body as import('node:stream/web').ReadableStream),
-      createWriteStream(file),
-    );
+    await saveUrl(e.url, o.token, file, { what: `Downloading ${e.url}`, signal: o.signal });
     files.push(file);
   }
   const count = manifest.output.reduce((n, e) => n + (e.count ?? 0), 0);

@@ -95,7 +95,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
         intFrom(env, 'MAX_DIRECT_BYTES', MAX_DIRECT_BODY_BYTES),
         MAX_DIRECT_BODY_BYTES,
       ),
-      maxInlineBytes: intFrom(env, 'MAX_INLINE_BYTES', 4 * MiB),
+      // C19: an inline read travels base64 in the Lambda response, which has the event's limit.
+      maxInlineBytes: Math.min(intFrom(env, 'MAX_INLINE_BYTES', 4 * MiB), MAX_DIRECT_BODY_BYTES),
       presignGetSeconds: Math.min(intFrom(env, 'PRESIGN_GET_SECONDS', 300), 300),
       intentTtlSeconds: intFrom(env, 'INTENT_TTL_SECONDS', 3600),
       commitReserveMs: intFrom(env, 'COMMIT_RESERVE_MS', 3000),

@@ -146,7 +146,46 @@ export class DynamoVersionQueries implements VersionQueries {
       range?.drop ?? [],
       q.limit,
       (item) => String(item.tsk),
+      q.currentAt === undefined ? undefined : (items) => this.currentAt(items, q.currentAt!),
     );
+  }
+
+  /**
+   * `_at`: of the index items older than `instant`, those whose resource had its next version by
+   * then were no longer current; one batch read of those next versions per page decides.
+   */
+  private async currentAt(items: Record<string, unknown>[], instant: string) {
+    const records = items.map(recordFromItem);
+    const nextKey = (r: VersionRecord) => ({ pk: keys.resource(r.org, r.id), sk: keys.version(r.vid + 1) });
+    const older = records.filter((r) => r.lastUpdated < instant);
+    const nexts = await this.batchGet(older.map(nextKey));
+    const superseded = new Set(
+      nexts.filter((n) => String(n.lastUpdated) <= instant).map((n) => `${n.pk}\n${n.sk}`),
+    );
+    return items.filter((_, i) => {
+      const r = records[i]!;
+      if (r.lastUpdated >= instant) return true;
+      const k = nextKey(r);
+      return !superseded.has(`${k.pk}\n${k.sk}`);
+    });
+  }
+
+  async countTenantHistory(org: string, q: { since?: string; before?: string }): Promise<number> {
+    const range = sortRange('tsk', { ...q, order: 'asc' });
+    if (range === 'empty') return 0;
+    let count = 0;
+    const pages = paginateQuery(
+      { client: this.ddb },
+      {
+        TableName: this.table,
+        IndexName: INDEX_BY_TENANT,
+        KeyConditionExpression: `tpk = :org${range ? ` AND ${range.expr}` : ''}`,
+        ExpressionAttributeValues: { ':org': org, ...range?.values },
+        Select: 'COUNT',
+      },
+    );
+    for await (const p of pages) count += p.Count ?? 0;
+    return count;
   }
 
   searchCurrent(org: string, criteria: CurrentCriteria, page: PageRequest): Promise<QueryPage> {
@@ -225,13 +264,17 @@ export class DynamoVersionQueries implements VersionQueries {
     };
   }
 
-  /** The heads of these ids (deleted ones included; missing ones left out), batch reads of 100. */
+  /** The heads of these ids (deleted ones included; missing ones left out). */
   private async heads(org: string, ids: string[]): Promise<VersionRecord[]> {
-    const out: VersionRecord[] = [];
-    for (let i = 0; i < ids.length; i += 100) {
-      let pending: Record<string, unknown>[] | undefined = ids
-        .slice(i, i + 100)
-        .map((id) => ({ pk: keys.resource(org, id), sk: keys.head }));
+    const items = await this.batchGet(ids.map((id) => ({ pk: keys.resource(org, id), sk: keys.head })));
+    return items.map(recordFromItem);
+  }
+
+  /** The items of these keys that exist, in batch reads of 100 (unprocessed keys retried). */
+  private async batchGet(all: Record<string, unknown>[]): Promise<Record<string, unknown>[]> {
+    const out: Record<string, unknown>[] = [];
+    for (let i = 0; i < all.length; i += 100) {
+      let pending: Record<string, unknown>[] | undefined = all.slice(i, i + 100);
       for (let attempt = 0; pending && pending.length > 0; attempt++) {
         if (attempt > 0) await new Promise((r) => setTimeout(r, Math.min(50 * 2 ** attempt, 1000)));
         const res = await this.ddb.send(
@@ -239,7 +282,7 @@ export class DynamoVersionQueries implements VersionQueries {
             RequestItems: { [this.table]: { Keys: pending, ConsistentRead: true } },
           }),
         );
-        for (const item of res.Responses?.[this.table] ?? []) out.push(recordFromItem(item));
+        for (const item of res.Responses?.[this.table] ?? []) out.push(item);
         pending = res.UnprocessedKeys?.[this.table]?.Keys as Record<string, unknown>[] | undefined;
         if (attempt > 8 && pending && pending.length > 0) throw new Error('BatchGet kept items unprocessed');
       }
@@ -259,6 +302,8 @@ export class DynamoVersionQueries implements VersionQueries {
     drop: string[],
     limit: number,
     position: (item: Record<string, unknown>) => string,
+    /** Drops items of a page the query's conditions cannot express (e.g. `_at`). */
+    keep?: (items: Record<string, unknown>[]) => Promise<Record<string, unknown>[]>,
   ): Promise<QueryPage> {
     const items: Record<string, unknown>[] = [];
     let examined = 0;
@@ -276,7 +321,8 @@ export class DynamoVersionQueries implements VersionQueries {
       examined += out.ScannedCount ?? 0;
       if (out.ConsumedCapacity?.CapacityUnits !== undefined)
         consumed = (consumed ?? 0) + out.ConsumedCapacity.CapacityUnits;
-      for (const item of out.Items ?? []) if (!drop.includes(String(item[sk]))) items.push(item);
+      const page = (out.Items ?? []).filter((item) => !drop.includes(String(item[sk])));
+      items.push(...(keep && page.length > 0 ? await keep(page) : page));
       start = out.LastEvaluatedKey;
     } while (start && items.length <= limit);
     const more = items.length > limit;

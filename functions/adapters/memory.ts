@@ -263,10 +263,28 @@ export class MemoryVersionQueries implements VersionQueries {
       .filter(
         (i) =>
           (q.since === undefined || i.position >= q.since) &&
-          (q.before === undefined || i.position < q.before),
+          (q.before === undefined || i.position < q.before) &&
+          (q.currentAt === undefined || this.currentAt(i.record, q.currentAt)),
       )
       .sort((a, b) => cmp(a.position, b.position));
     return pageOf(after(items, q.after, cmp), q.limit, items.length);
+  }
+
+  async countTenantHistory(org: string, q: { since?: string; before?: string }): Promise<number> {
+    return this.repo
+      .versionsOf(org)
+      .filter(
+        (r) =>
+          (q.since === undefined || r.lastUpdated >= q.since) &&
+          (q.before === undefined || r.lastUpdated < q.before),
+      ).length;
+  }
+
+  /** A version from `instant` on, or the one current at `instant` (its successor is later). */
+  private currentAt(r: VersionRecord, instant: string): boolean {
+    if (r.lastUpdated >= instant) return true;
+    const next = this.repo.versions.get(resourceKey(r.org, r.id))?.get(r.vid + 1);
+    return next === undefined || next.lastUpdated > instant;
   }
 
   async searchCurrent(org: string, criteria: CurrentCriteria, page: PageRequest): Promise<QueryPage> {

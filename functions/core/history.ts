@@ -111,37 +111,52 @@ export async function historyInstance(req: FhirRequest, deps: QueryDeps): Promis
   const after = decodeCursor(cursorRaw, /^[1-9][0-9]{0,9}$/);
   const head = await deps.repo.current(org, id);
   if (!head) throw notFound(`Binary/${id} does not exist, so it has no history.`);
-  const total = p.since === undefined && p.at === undefined ? head.vid : undefined;
   const path = `/Binary/${id}/_history`;
-  if (p.count === 0) return respond(req, deps, { path, params: p, cursor: cursorRaw, records: [], total });
-
-  const page = await deps.queries.resourceHistory(org, id, { after, before: p.at?.hi, limit: p.count });
-  const records: VersionRecord[] = [];
-  let stopped = false;
-  for (const r of page.records) {
-    if (p.since !== undefined && r.lastUpdated < p.since) {
-      stopped = true;
-      break;
-    }
-    records.push(r);
-    if (p.at !== undefined && r.lastUpdated <= p.at.lo) {
-      stopped = true;
-      break;
-    }
+  const window = (limit: number, after?: string) => versionsInWindow(deps, org, id, p, limit, after);
+  if (p.count === 0) {
+    const total =
+      p.since === undefined && p.at === undefined ? head.vid : (await window(head.vid)).records.length;
+    return respond(req, deps, { path, params: p, cursor: cursorRaw, records: [], total });
   }
-  return respond(req, deps, {
-    path,
-    params: p,
-    cursor: cursorRaw,
-    records,
-    next: stopped ? undefined : page.next,
-    total,
-  });
+  const { records, next } = await window(p.count, after);
+  // The whole window on one first page is its own count; otherwise walk it (one resource's versions).
+  const total =
+    p.since === undefined && p.at === undefined
+      ? head.vid
+      : after === undefined && next === undefined
+        ? records.length
+        : (await window(head.vid)).records.length;
+  return respond(req, deps, { path, params: p, cursor: cursorRaw, records, next, total });
+}
+
+/**
+ * One page of a resource's versions within `_since`/`_at`, newest first. Versions of one resource
+ * have strictly increasing lastUpdated, so the walk stops at the first version older than `_since`,
+ * and for `_at` after the version that was current when the period began.
+ */
+async function versionsInWindow(
+  deps: QueryDeps,
+  org: string,
+  id: string,
+  p: HistoryParams,
+  limit: number,
+  after?: string,
+): Promise<{ records: VersionRecord[]; next?: string }> {
+  const page = await deps.queries.resourceHistory(org, id, { after, before: p.at?.hi, limit });
+  const records: VersionRecord[] = [];
+  for (const r of page.records) {
+    if (p.since !== undefined && r.lastUpdated < p.since) return { records };
+    records.push(r);
+    if (p.at !== undefined && r.lastUpdated <= p.at.lo) return { records };
+  }
+  return { records, next: page.next };
 }
 
 /**
  * C24: GET [base]/Binary/_history — every version of the tenant's Binaries, newest first, from
- * `VersionQueries.tenantHistory`. `_at` here lists the versions written during the period.
+ * `VersionQueries.tenantHistory`. `_at` lists, as for one resource, the versions current at some
+ * point of the period: those written during it and, of each Binary, the one current when it began.
+ * `total` is given unless `_at` spans more than one page (counting it would read every version).
  */
 export async function historyType(req: FhirRequest, deps: QueryDeps): Promise<FhirResponse> {
   const org = requireId(req.params.organizationId, 'organizationId');
@@ -149,17 +164,35 @@ export async function historyType(req: FhirRequest, deps: QueryDeps): Promise<Fh
   const cursorRaw = queryOne(req, '_cursor');
   const after = decodeCursor(cursorRaw, /^[\x21-\x7e]{1,400}$/);
   const path = '/Binary/_history';
-  if (p.count === 0) return respond(req, deps, { path, params: p, cursor: cursorRaw, records: [] });
-  const since = [p.since, p.at?.lo]
-    .filter((x): x is string => x !== undefined)
-    .sort()
-    .pop();
+  const count = () => deps.queries.countTenantHistory(org, { since: p.since });
+  if (p.count === 0)
+    return respond(req, deps, {
+      path,
+      params: p,
+      cursor: cursorRaw,
+      records: [],
+      ...(p.at === undefined ? { total: await count() } : {}),
+    });
   const page = await deps.queries.tenantHistory(org, {
-    since,
+    since: p.since,
     before: p.at?.hi,
+    currentAt: p.at?.lo,
     after,
     order: 'desc',
     limit: p.count,
   });
-  return respond(req, deps, { path, params: p, cursor: cursorRaw, records: page.records, next: page.next });
+  const total =
+    after === undefined && page.next === undefined
+      ? page.records.length
+      : p.at === undefined
+        ? await count()
+        : undefined;
+  return respond(req, deps, {
+    path,
+    params: p,
+    cursor: cursorRaw,
+    records: page.records,
+    next: page.next,
+    total,
+  });
 }

@@ -22,6 +22,12 @@ export interface RangeQuery extends PageRequest {
   since?: string;
   /** Exclusive upper bound on lastUpdated. */
   before?: string;
+  /**
+   * History `_at` (http.html#history): of the versions older than this instant, keep only those
+   * that were current at it (the resource's next version is later, or there is none); versions
+   * from this instant on are kept as the other bounds say.
+   */
+  currentAt?: string;
 }
 
 /**
@@ -68,6 +74,8 @@ export interface VersionQueries {
   ): Promise<QueryPage>;
   /** All versions of a tenant's Binaries by lastUpdated (an index of the store). */
   tenantHistory(org: string, q: RangeQuery): Promise<QueryPage>;
+  /** How many versions of the tenant's Binaries fall in [since, before) (type history's Bundle.total). */
+  countTenantHistory(org: string, q: { since?: string; before?: string }): Promise<number>;
   /**
    * One page of the tenant's current, non-deleted Binaries that meet `criteria`, by lastUpdated
    * (http://hl7.org/fhir/R4/search.html). How the store finds them is the adapter's choice

@@ -3,17 +3,10 @@ import { parseJsonBody } from './json';
 import { mediaType, requireMediaType } from './media';
 import { badRequest, notSupported } from './outcome';
 import { type FhirRequest, header } from './request';
+import type { UploadStartRequest } from './upload-api';
 
-/** What a client declares when it starts an `$upload` (C28). */
-export interface StartBody {
-  contentType: string;
-  size: number;
-  securityContext?: string;
-  sha256?: string;
-  partSize?: number;
-}
-
-export function parseStartBody(req: FhirRequest): StartBody {
+/** What a client declares when it starts an `$upload` (C28), checked. */
+export function parseStartBody(req: FhirRequest): UploadStartRequest {
   const ct = mediaType(header(req, 'content-type'));
   if (ct !== 'application/json' && ct !== 'application/fhir+json') {
     throw notSupported(415, 'Send the $upload request as application/json.');

@@ -7,6 +7,7 @@ import type { CoreDeps, VersionRecord } from './ports';
 import { reapIntent } from './reaper';
 import type { FhirRequest, FhirResponse } from './request';
 import { versionUrl, writeResponse } from './response';
+import type { UploadStartDocument, UploadStatusDocument } from './upload-api';
 import { choosePartSize, expectedPartSize, partCount, partProgress } from './upload-parts';
 import {
   PartsRejectedError,
@@ -111,7 +112,7 @@ export async function startUpload(req: FhirRequest, deps: UploadDeps): Promise<F
       status: uploadUrl(req, uploadId),
       complete: `${uploadUrl(req, uploadId)}/complete`,
       abort: uploadUrl(req, uploadId),
-    },
+    } satisfies UploadStartDocument,
     audit: { resourceId: id, bytes: 0 },
   };
 }
@@ -159,7 +160,7 @@ export async function uploadStatus(req: FhirRequest, deps: UploadDeps): Promise<
       expiresAt: new Date(s.expiresAt * 1000).toISOString(),
       complete: `${uploadUrl(req, s.uploadId)}/complete`,
       abort: uploadUrl(req, s.uploadId),
-    },
+    } satisfies UploadStatusDocument,
     audit: { resourceId: s.id },
   };
 }

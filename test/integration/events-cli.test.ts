@@ -7,8 +7,12 @@ import { startServer, type TestServer } from '../support/server';
 const root = join(__dirname, '..', '..');
 
 /** `npm run -s events -- --org ORG`, without npm in between so the signal reaches it. */
-function startEventsCli(org: string): { child: ChildProcess; lines: string[]; stderr: () => string } {
-  const child = spawn(join(root, 'node_modules', '.bin', 'tsx'), ['local/events.ts', '--org', org], {
+function startEventsCli(
+  org: string,
+  ...flags: string[]
+): { child: ChildProcess; lines: string[]; stderr: () => string } {
+  // What `npm run events` execs: node with the tsx loader, so the signal reaches the CLI itself.
+  const child = spawn(process.execPath, ['--import', 'tsx', 'clients/events.ts', '--org', org, ...flags], {
     cwd: root,
     env: process.env, // AWS_ENDPOINT_URL and TOPIC_ARN of the run's moto override .local/endpoint.json
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -49,9 +53,12 @@ describe('C36 npm run -s events', () => {
   });
 
   test('C36: prints each notification as one JSON line (offloaded bodies fetched and parsed), cleans up on SIGTERM', async () => {
-    const cli = startEventsCli(s.org);
+    const cli = startEventsCli(s.org, '--full');
+    // Without --full, large data is shortened to its start and size.
+    const brief = startEventsCli(s.org);
     try {
       await until(() => cli.stderr().includes('listening'), 'the CLI to subscribe');
+      await until(() => brief.stderr().includes('listening'), 'the second CLI to subscribe');
       const small = await s.fetch('/Binary', {
         method: 'POST',
         body: 'hello',
@@ -85,7 +92,24 @@ describe('C36 npm run -s events', () => {
       expect(offloaded.attributes.ExtendedPayloadSize).toBeDefined();
       expect((offloaded.body as { data: string }).data).toBe(Buffer.from(big).toString('base64'));
       expect(Object.keys(parsed[0]!)).toEqual(['attributes', 'body']);
+
+      await until(() => brief.lines.length >= 3, 'three lines without --full');
+      const briefly = brief.lines.map(
+        (l) => JSON.parse(l) as { attributes: Record<string, string>; body: unknown },
+      );
+      const small2 = briefly.find((p) => p.attributes.resourceId === id && p.attributes.versionId === '1');
+      expect(small2?.body).toMatchObject({ data: 'aGVsbG8=' }); // small data stays whole
+      const big2 = briefly.find((p) => p.attributes.resourceId === bigId)!;
+      expect(big2.body).toMatchObject({
+        resourceType: 'Binary',
+        id: bigId,
+        data: `${Buffer.from(big).toString('base64').slice(0, 40)}…(300000 bytes; --full prints all)`,
+      });
+      expect(brief.lines.find((l) => l.includes(bigId))!.length).toBeLessThan(2000);
     } finally {
+      const briefExit = new Promise<number | null>((r) => brief.child.once('exit', (code) => r(code)));
+      brief.child.kill('SIGTERM');
+      expect(await briefExit).toBe(0);
       const exited = new Promise<number | null>((r) => cli.child.once('exit', (code) => r(code)));
       cli.child.kill('SIGTERM');
       expect(await exited).toBe(0);

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import type { Binary } from 'fhir/r4';
+import type { ReceivedNotification, Subscriber } from '../../clients/subscriber';
 import { makeSnsClient, SnsPublisher } from '../../functions/adapters/sns-publisher';
 import { DATA_ABSENT } from '../../functions/core/binary';
 import type { Notification, NotificationPublisher } from '../../functions/core/notification';
@@ -8,7 +9,6 @@ import type { BlobStore } from '../../functions/core/ports';
 import { commitVersion, stageBytes } from '../../functions/core/write';
 import { makeEmitter } from '../../functions/handlers/emitter';
 import { appDeps } from '../../functions/wiring';
-import type { ReceivedNotification, Subscriber } from '../../local/subscriber';
 import { receiveUntil, startTenantEmitter, subscribeTopic } from '../support/events';
 import { startServer, type TestServer } from '../support/server';
 

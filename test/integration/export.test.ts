@@ -263,7 +263,7 @@ describe('C35 bulk export', () => {
     const dir = await mkdtemp(path.join(tmpdir(), 'export-cli-'));
     const cli = await promisify(execFile)(
       process.execPath,
-      ['--import', 'tsx', 'local/binary-cli.ts', 'export', '--base', base, '--token', token, '-o', dir],
+      ['--import', 'tsx', 'clients/binary-cli.ts', 'export', '--base', base, '--token', token, '-o', dir],
       { env: { ...process.env, INIT_CWD: process.cwd() } },
     );
     const files = cli.stdout.trim().split('\n');

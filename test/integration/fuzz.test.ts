@@ -92,7 +92,19 @@ function eventFor(
 }
 
 /** The C7 shape of an error answer: the FHIR JSON type and an OperationOutcome with an issue. */
+/** C40: what API Gateway answers itself (the authorizer, its size limits) stays `{"message"}`. */
+const GATEWAY_ANSWERS: Record<number, string[]> = {
+  401: ['Unauthorized'],
+  403: ['Forbidden'],
+  413: ['Request Entity Too Large', 'Request Too Long'],
+};
+
 function checkOutcome(status: number, contentType: string | undefined, body: string, what: string): void {
+  if (
+    contentType === 'application/json' &&
+    GATEWAY_ANSWERS[status]?.some((m) => body === JSON.stringify({ message: m }))
+  )
+    return;
   const oo = (() => {
     try {
       return JSON.parse(body) as {

@@ -1,9 +1,10 @@
 import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { downloadFile, uploadFile } from '../../local/binary-transfer';
+import { downloadFile, type Progress, uploadFile } from '../../clients/binary-transfer';
+import { freePort } from '../../local/moto';
 import { startServer, type TestServer } from '../support/server';
 
 const MiB = 1024 * 1024;
@@ -24,12 +25,16 @@ const cliLines = (stderr: string) =>
 
 const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 
-function runCli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function runCli(
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const root = join(__dirname, '..', '..');
   return new Promise((resolve, reject) => {
-    const child = spawn(join(root, 'node_modules', '.bin', 'tsx'), ['local/binary-cli.ts', ...args], {
+    // What `npm run binary` runs (without npm in between): node with the tsx loader.
+    const child = spawn(process.execPath, ['--import', 'tsx', 'clients/binary-cli.ts', ...args], {
       cwd: root,
-      env: { ...process.env, PATH: `${join(root, 'node_modules', '.bin')}:${process.env.PATH}` },
+      env: { ...process.env, PATH: `${join(root, 'node_modules', '.bin')}:${process.env.PATH}`, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';
@@ -49,12 +54,26 @@ describe('C37 binary CLI', () => {
     const stateDir = join(dir, 'state');
     const controller = new AbortController();
     const common = { base: s.base, token: s.token, file, partSize: 5 * MiB, stateDir };
+    const phases: string[] = [];
+    const onProgress = (p: Progress) => {
+      if (phases.at(-1) !== p.phase) phases.push(p.phase);
+    };
     await expect(
-      uploadFile({ ...common, concurrency: 1, signal: controller.signal, onPart: () => controller.abort() }),
+      uploadFile({
+        ...common,
+        concurrency: 1,
+        signal: controller.signal,
+        onPart: () => controller.abort(),
+        onProgress,
+      }),
     ).rejects.toThrow();
+    expect(phases).toEqual(['hashing', 'uploading']);
 
     const put: number[] = [];
-    const r = await uploadFile({ ...common, onPart: (n) => put.push(n) });
+    phases.length = 0;
+    const r = await uploadFile({ ...common, onPart: (n) => put.push(n), onProgress });
+    // Resumed: no hashing again; the server's assembly and verification show as "completing".
+    expect(phases).toEqual(['uploading', 'completing']);
     expect(r.resumed).toBe(true);
     expect(r.totalParts).toBe(3);
     expect(r.uploadedParts).toBe(2);
@@ -106,14 +125,59 @@ describe('C37 binary CLI', () => {
     expect(again.stdout.trim()).toBe(`${s.base}/Binary/${id}/_history/2`);
   });
 
-  test('C37: clear errors: a missing file, and a refused start', async () => {
+  test('C37: clear errors, one line each and no stack trace: a missing file, a refused start, usage mistakes, no server', async () => {
+    const noStack = (stderr: string) => expect(stderr).not.toMatch(/^\s+at /m);
     const missing = await runCli(['upload', join(dir, 'nope.bin'), '--base', s.base, '--token', s.token]);
     expect(missing.code).toBe(1);
-    expect(missing.stderr).toMatch(/binary: .*nope\.bin/);
+    expect(missing.stderr).toMatch(/^binary: .*nope\.bin/);
+    noStack(missing.stderr);
     const file = join(dir, 'small.bin');
     writeFileSync(file, 'x');
     const bad = await runCli(['upload', file, '--base', s.base, '--token', 'not-a-token']);
     expect(bad.code).toBe(1);
     expect(bad.stderr).toMatch(/Starting the upload failed: 401/);
+    noStack(bad.stderr);
+    const unknown = await runCli(['upload', file, '--bogus']);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toMatch(/^binary: Unknown option '--bogus'.*\nRun with --help for usage\.\n$/s);
+    const nobody = `http://127.0.0.1:${await freePort()}/x`; // nothing listens there
+    const refused = await runCli(['upload', file, '--base', nobody, '--token', 't']);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toBe(
+      `binary: cannot reach ${nobody} (ECONNREFUSED): is it running (npm start)?\n`,
+    );
+    noStack(refused.stderr);
+    // No server recorded (none wrote the endpoint file): say how to start one.
+    const none = await runCli(['upload', file, '--org', 'demo'], {
+      LOCAL_ENDPOINT_FILE: join(dir, 'absent.json'),
+    });
+    expect(none.code).toBe(1);
+    expect(none.stderr).toMatch(/no local server is running.*npm start/);
+  });
+
+  test('C37: --help prints the usage on stdout', async () => {
+    const help = await runCli(['--help']);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toMatch(/^usage:\n.*upload FILE --org ORG/s);
+    expect(help.stderr).toBe('');
+  });
+
+  test('C37: --org finds the server npm start recorded, and paths are relative to the caller (INIT_CWD)', async () => {
+    // What npm start records: the address of the running server, and its (live) process.
+    const endpointFile = join(dir, 'endpoint.json');
+    writeFileSync(endpointFile, JSON.stringify({ origin: s.origin, pid: process.pid }));
+    const work = join(dir, 'caller');
+    mkdirSync(work);
+    const bytes = randomBytes(6 * MiB);
+    writeFileSync(join(work, 'scan.bin'), bytes);
+    const env = { LOCAL_ENDPOINT_FILE: endpointFile, INIT_CWD: work };
+    const up = await runCli(['upload', 'scan.bin', '--org', s.org], env);
+    expect(up.stderr).toBe('');
+    expect(up.code).toBe(0);
+    const id = new RegExp(`^${s.base}/Binary/([^/]+)/_history/1$`).exec(up.stdout.trim())![1]!;
+    const down = await runCli(['download', id, '--org', s.org, '-o', 'copy.bin'], env);
+    expect(down.stderr).toBe('');
+    expect(down.code).toBe(0);
+    expect(sha(readFileSync(join(work, 'copy.bin')))).toBe(sha(bytes));
   });
 });

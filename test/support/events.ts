@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import type { DynamoDBRecord } from 'aws-lambda';
+import { type ReceivedNotification, type Subscriber, subscribe } from '../../clients/subscriber';
 import { keys } from '../../functions/adapters/dynamo-schema';
 import { handler as emitter } from '../../functions/handlers/emitter';
 import { type StreamHandler, type StreamPoller, startStreamPoller } from '../../local/stream-poller';
-import { type ReceivedNotification, type Subscriber, subscribe } from '../../local/subscriber';
 
 /** Stream records of these tenants' items only (Lambda event filtering, locally). */
 export const onlyOrgs =

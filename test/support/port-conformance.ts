@@ -178,6 +178,25 @@ export function describePortConformance(label: string, setup: () => Promise<Port
         expect(ids(window)).toEqual(['b/1', 'a/2']);
       });
 
+      test('tenant history `currentAt`: older versions only while current then; count of a window', async () => {
+        // At T(12): a/2 was written then; b/1 still current; a/1 superseded by a/2 at T(12).
+        const at12 = await p.queries.tenantHistory(q(), { order: 'desc', limit: 10, currentAt: T(12) });
+        expect(ids(at12)).toEqual(['c/2', 'c/1', 'a/2', 'b/1']);
+        const window = await p.queries.tenantHistory(q(), {
+          order: 'desc',
+          limit: 10,
+          before: T(13),
+          currentAt: T(12),
+        });
+        expect(ids(window)).toEqual(['a/2', 'b/1']);
+        const paged = await walk((after) =>
+          p.queries.tenantHistory(q(), { order: 'desc', limit: 1, after, before: T(13), currentAt: T(12) }),
+        );
+        expect(paged).toEqual(['a/2', 'b/1']);
+        expect(await p.queries.countTenantHistory(q(), {})).toBe(5);
+        expect(await p.queries.countTenantHistory(q(), { since: T(11), before: T(13) })).toBe(2);
+      });
+
       test('search: current Binaries that meet the criteria, deleted ones never, paged alike', async () => {
         const all = await p.queries.searchCurrent(q(), {}, { order: 'asc', limit: 10 });
         expect(ids(all)).toEqual(['b/1', 'a/2']);

@@ -9,10 +9,17 @@ import {
   statSync,
 } from 'node:fs';
 import { open, rename, writeFile } from 'node:fs/promises';
+import { request as httpRequest, type IncomingMessage } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import { basename, join, resolve } from 'node:path';
-import { Readable, Transform } from 'node:stream';
+import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { projectRoot } from './paths';
+import type {
+  UploadStartDocument,
+  UploadStartRequest,
+  UploadStatusDocument,
+} from '../functions/core/upload-api';
+import { projectRoot } from '../local/paths';
 
 /**
  * The client side of `$upload` (C28–C30) and large reads (C19), used by the `binary` CLI (C37)
@@ -24,7 +31,13 @@ export class TransferError extends Error {
   override name = 'TransferError';
 }
 
+/**
+ * Where a transfer is: `hashing` the file (for the declared sha256), `uploading` its parts,
+ * `completing` (the server assembles the parts and checks size and sha256, which takes a while for
+ * large files), or `downloading`; `done` of `total` bytes.
+ */
 export interface Progress {
+  phase: 'hashing' | 'uploading' | 'completing' | 'downloading';
   done: number;
   total: number;
 }
@@ -65,15 +78,7 @@ interface State {
   mtimeMs: number;
 }
 
-interface UploadDoc {
-  uploadId: string;
-  id: string;
-  partSize: number;
-  parts: { partNumber: number; url: string }[];
-  uploaded?: { partNumber: number; size: number }[];
-  complete: string;
-  abort: string;
-}
+type UploadDoc = UploadStartDocument | UploadStatusDocument;
 
 const CONTENT_TYPES: Record<string, string> = {
   pdf: 'application/pdf',
@@ -93,6 +98,15 @@ const CONTENT_TYPES: Record<string, string> = {
 
 export const guessContentType = (file: string) =>
   CONTENT_TYPES[file.split('.').pop()?.toLowerCase() ?? ''] ?? 'application/octet-stream';
+
+/**
+ * Reads a response's body to its end. A body left unread keeps its keep-alive connection in the
+ * middle of a message, and when the server later closes that idle connection, Node 22's fetch
+ * (undici) fails an internal assertion and ends the process (seen with the 307 of a download).
+ */
+async function drain(res: Response): Promise<void> {
+  await res.arrayBuffer().catch(() => undefined);
+}
 
 /** Why a FHIR request failed, from its OperationOutcome when it has one. */
 async function failure(res: Response, what: string, text?: string): Promise<TransferError> {
@@ -123,10 +137,22 @@ function stateFile(o: UploadOptions): string {
   return join(o.stateDir ?? join(projectRoot(), '.local', 'uploads'), `${key}.json`);
 }
 
-async function sha256File(file: string, signal?: AbortSignal): Promise<string> {
+async function sha256File(
+  file: string,
+  size: number,
+  signal?: AbortSignal,
+  onProgress?: (p: Progress) => void,
+): Promise<string> {
   const hash = createHash('sha256');
-  for await (const chunk of createReadStream(file, { highWaterMark: 1024 * 1024, signal }))
+  let done = 0;
+  for await (const chunk of createReadStream(file, {
+    highWaterMark: 1024 * 1024,
+    signal,
+  }) as AsyncIterable<Buffer>) {
     hash.update(chunk);
+    done += chunk.length;
+    onProgress?.({ phase: 'hashing', done, total: size });
+  }
   return hash.digest('base64');
 }
 
@@ -146,13 +172,13 @@ export async function uploadFile(o: UploadOptions): Promise<UploadResult> {
       if (res.ok) {
         doc = (await res.json()) as UploadDoc;
         state = saved;
-      }
+      } else await drain(res);
       // 404: expired or finished elsewhere; start over.
     }
   }
   const resumed = doc !== undefined;
   if (!doc) {
-    const sha256 = o.sha256 === false ? undefined : await sha256File(o.file, o.signal);
+    const sha256 = o.sha256 === false ? undefined : await sha256File(o.file, size, o.signal, o.onProgress);
     const url = o.id ? `${o.base}/Binary/${encodeURIComponent(o.id)}/$upload` : `${o.base}/Binary/$upload`;
     const res = await fetch(url, {
       method: 'POST',
@@ -162,7 +188,7 @@ export async function uploadFile(o: UploadOptions): Promise<UploadResult> {
         size,
         ...(sha256 ? { sha256 } : {}),
         ...(o.partSize ? { partSize: o.partSize } : {}),
-      }),
+      } satisfies UploadStartRequest),
       signal: o.signal,
     });
     if (res.status !== 201) throw await failure(res, 'Starting the upload');
@@ -181,8 +207,8 @@ export async function uploadFile(o: UploadOptions): Promise<UploadResult> {
 
   const partSize = doc.partSize;
   const totalParts = Math.max(1, Math.ceil(size / partSize));
-  let done = (doc.uploaded ?? []).reduce((n, p) => n + p.size, 0);
-  o.onProgress?.({ done, total: size });
+  let done = ('uploaded' in doc ? doc.uploaded : []).reduce((n, p) => n + p.size, 0);
+  o.onProgress?.({ phase: 'uploading', done, total: size });
   const queue = [...doc.parts];
   let uploadedParts = 0;
   const fh = await open(o.file, 'r');
@@ -198,6 +224,7 @@ export async function uploadFile(o: UploadOptions): Promise<UploadResult> {
           try {
             // Only the presigned URL authorizes the PUT: the token never goes to S3.
             const res = await fetch(part.url, { method: 'PUT', body: buf, signal: o.signal });
+            await drain(res);
             if (!res.ok) throw new TransferError(`part ${part.partNumber}: S3 answered ${res.status}`);
             break;
           } catch (e) {
@@ -207,7 +234,7 @@ export async function uploadFile(o: UploadOptions): Promise<UploadResult> {
         }
         uploadedParts++;
         done += length;
-        o.onProgress?.({ done, total: size });
+        o.onProgress?.({ phase: 'uploading', done, total: size });
         o.onPart?.(part.partNumber);
       }
     };
@@ -216,6 +243,7 @@ export async function uploadFile(o: UploadOptions): Promise<UploadResult> {
     await fh.close();
   }
 
+  o.onProgress?.({ phase: 'completing', done: size, total: size });
   // C30: a completion records its progress; 202 + Retry-After means it is still verifying and
   // continues on the next call, and one cut off by the gateway (502/503/504) resumes the same way.
   const complete = () => fetch(state!.completeUrl, { method: 'POST', headers: auth, signal: o.signal });
@@ -239,6 +267,7 @@ export async function uploadFile(o: UploadOptions): Promise<UploadResult> {
     if (!retryable) rmSync(statePath, { force: true });
     throw await failure(res, 'Completing the upload', text);
   }
+  await drain(res);
   rmSync(statePath, { force: true });
   const vid = /"(\d+)"/.exec(res.headers.get('etag') ?? '')?.[1];
   const location = res.headers.get('location') ?? `${o.base}/Binary/${doc.id}/_history/${vid}`;
@@ -254,30 +283,60 @@ export interface DownloadOptions {
   onProgress?: (p: Progress) => void;
 }
 
+/**
+ * A GET whose body streams through node:http(s). Not fetch: moto closes the connection after each
+ * response, and Node 22's fetch (undici) fails an internal assertion and ends the process when
+ * such a connection ends while a slow consumer (a file being written) has paused the body.
+ */
+function get(url: string, headers: Record<string, string>, signal?: AbortSignal): Promise<IncomingMessage> {
+  return new Promise((resolve, reject) => {
+    const req = (url.startsWith('https:') ? httpsRequest : httpRequest)(url, { headers, signal }, resolve);
+    req.on('error', reject);
+    req.end();
+  });
+}
+
 /** C19: reads the raw bytes, following a 307 to S3 without the token, streaming to the file. */
 export async function downloadFile(o: DownloadOptions): Promise<{ file: string; bytes: number }> {
-  const url = `${o.base}/Binary/${encodeURIComponent(o.id)}`;
-  let res = await fetch(url, {
-    headers: { authorization: `Bearer ${o.token}`, accept: '*/*' },
-    redirect: 'manual',
-    signal: o.signal,
-  });
-  if (res.status === 307 || res.status === 302) {
-    res = await fetch(res.headers.get('location')!, { signal: o.signal });
-  }
-  if (res.status !== 200 || !res.body) throw await failure(res, `Reading Binary/${o.id}`);
-  const total = Number(res.headers.get('content-length') ?? 0);
   const file = o.out ?? basename(o.id);
+  const bytes = await saveUrl(`${o.base}/Binary/${encodeURIComponent(o.id)}`, o.token, file, {
+    what: `Reading Binary/${o.id}`,
+    signal: o.signal,
+    onProgress: o.onProgress,
+  });
+  return { file, bytes };
+}
+
+/**
+ * GETs `url` with the bearer token into `file` (through `file.part`, renamed when whole),
+ * following a 307 to a presigned S3 URL without the token. Returns the bytes written.
+ */
+export async function saveUrl(
+  url: string,
+  token: string,
+  file: string,
+  o: { what: string; signal?: AbortSignal; onProgress?: (p: Progress) => void },
+): Promise<number> {
+  let res = await get(url, { authorization: `Bearer ${token}`, accept: '*/*' }, o.signal);
+  if (res.statusCode === 307 || res.statusCode === 302) {
+    res.resume();
+    res = await get(res.headers.location!, {}, o.signal);
+  }
+  if (res.statusCode !== 200) {
+    const text = Buffer.concat(await res.toArray()).toString('utf8');
+    throw await failure(new Response(text, { status: res.statusCode }), o.what, text);
+  }
+  const total = Number(res.headers['content-length'] ?? 0);
   let done = 0;
   const count = new Transform({
     transform(chunk: Buffer, _enc, cb) {
       done += chunk.length;
-      o.onProgress?.({ done, total });
+      o.onProgress?.({ phase: 'downloading', done, total });
       cb(null, chunk);
     },
   });
   const tmp = `${file}.part`;
-  await pipeline(Readable.fromWeb(res.body as never), count, createWriteStream(tmp), { signal: o.signal });
+  await pipeline(res, count, createWriteStream(tmp), { signal: o.signal });
   await rename(tmp, file);
-  return { file, bytes: done };
+  return done;
 }
