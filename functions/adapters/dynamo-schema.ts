@@ -18,6 +18,8 @@ import type { UploadSession } from '../core/upload-ports';
  * - stream checkpoint:      pk `CHECKPOINT#{consumer}#{shardId}`, sk `CHECKPOINT` (local only)
  * - bulk export job:        pk `X#{org}#{jobId}`, sk `X`, ttl   — progress checkpoint (C35)
  * - a tenant's export lock: pk `XL#{org}`, sk `XL`, ttl         — one running export per tenant
+ * - idempotency record:     pk `K#{org}`, sk `binary#{hash of the Idempotency-Key}`, ttl — Powertools'
+ *                           idempotency layout (status, data, validation) per tenant (C41)
  * GSI `byTenant` (tpk = org, tsk = `{lastUpdated}#{id}#{vid:10}`) on version items: type history.
  * GSI `currentByTenant` (cpk = org, csk = `{lastUpdated}#{id}`) on heads that are not deleted:
  * search by _lastUpdated; a delete drops the head out of it, so deleted resources never match.
@@ -81,6 +83,7 @@ const UPLOAD_PREFIX = 'U#';
 const CHECKPOINT_PREFIX = 'CHECKPOINT#';
 const EXPORT_JOB_PREFIX = 'X#';
 const EXPORT_LOCK_PREFIX = 'XL#';
+const IDEMPOTENCY_PREFIX = 'K#';
 
 const pad = (vid: number) => String(vid).padStart(10, '0');
 
@@ -96,6 +99,8 @@ export const keys = {
   /** Prefix of intent partition keys; `intentsUnder('acme/')` covers one tenant's blob keys. */
   intentsUnder: (blobKeyPrefix = '') => `${INTENT_PREFIX}${blobKeyPrefix}`,
   upload: (uploadId: string) => ({ pk: `${UPLOAD_PREFIX}${uploadId}`, sk: 'U' }),
+  /** Partition of a tenant's Idempotency-Key records; Powertools keys them by sort key (C41). */
+  idempotency: (org: string) => `${IDEMPOTENCY_PREFIX}${org}`,
   checkpoint: (consumer: string, shardId: string) => ({
     pk: `${CHECKPOINT_PREFIX}${consumer}#${shardId}`,
     sk: 'CHECKPOINT',
