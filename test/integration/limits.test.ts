@@ -4,7 +4,7 @@ import {
   MAX_EVENT_BODY_BYTES,
   MAX_FHIR_DATA_BYTES,
 } from '../../functions/limits';
-import { expectGateway, expectOutcome } from '../support/fhir';
+import { expectGateway, expectOutcome, fhirBody } from '../support/fhir';
 import { startServer, type TestServer } from '../support/server';
 
 let s: TestServer;
@@ -15,16 +15,6 @@ afterAll(() => s.close());
 
 const post = (body: Uint8Array | string, contentType: string) =>
   s.fetch('/Binary', { method: 'POST', body, headers: { 'content-type': contentType } });
-
-/** A FHIR JSON Binary of exactly `size` bytes: the data plus spaces to fill up. */
-function fhirBody(size: number): string {
-  const head = '{"resourceType":"Binary","contentType":"application/octet-stream","data":"';
-  const dataChars = Math.floor((size - head.length - 2) / 4) * 4;
-  const data = Buffer.alloc((dataChars / 4) * 3, 7).toString('base64');
-  const body = `${head}${data}"${' '.repeat(size - head.length - data.length - 2)}}`;
-  expect(body.length).toBe(size);
-  return body;
-}
 
 describe('C13 direct-write limits that hold on AWS', () => {
   test('C13: the limits follow from Lambda’s 6,291,556-byte event and base64', () => {

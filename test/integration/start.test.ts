@@ -1,7 +1,9 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { promisify } from 'node:util';
 import { freePort } from '../../local/moto';
+import { MAX_DIRECT_BODY_BYTES } from '../../functions/limits';
 import { projectRoot } from '../../local/paths';
+import { expectOutcome, fhirBody } from '../support/fhir';
 
 /**
  * C3 end to end, as a user runs it: `npm start` starts its own moto, prints the base URL, a dev
@@ -70,6 +72,19 @@ test('C3: npm start serves the API with a printed token and curl example, and st
       headers: { authorization: `Bearer ${stdout.trim()}` },
     });
     expect(await read.text()).toBe('hello');
+
+    // C13/C40 through the real process: the direct-write limit holds exactly, and what no route
+    // matches gets an OperationOutcome from the $default function.
+    const fhir = (size: number) =>
+      fetch(`${base}/Binary`, {
+        method: 'POST',
+        body: fhirBody(size),
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/fhir+json' },
+      });
+    expect((await fhir(MAX_DIRECT_BODY_BYTES)).status).toBe(201);
+    const over = await expectOutcome(await fhir(MAX_DIRECT_BODY_BYTES + 1), 413, 'too-long');
+    expect(over.issue[0]!.diagnostics).toContain('$upload');
+    await expectOutcome(await fetch(base, { method: 'POST', body: '{}' }), 501, 'not-supported');
 
     const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
     child.kill('SIGTERM');

@@ -43,3 +43,13 @@ export async function createRaw(
 }
 
 export const b64 = (s: string | Uint8Array) => Buffer.from(s).toString('base64');
+
+/** A FHIR JSON Binary of exactly `size` bytes: the data plus spaces to fill up. */
+export function fhirBody(size: number): string {
+  const head = '{"resourceType":"Binary","contentType":"application/octet-stream","data":"';
+  const dataChars = Math.floor((size - head.length - 2) / 4) * 4;
+  const data = Buffer.alloc((dataChars / 4) * 3, 7).toString('base64');
+  const body = `${head}${data}"${' '.repeat(size - head.length - data.length - 2)}}`;
+  expect(body.length).toBe(size);
+  return body;
+}
