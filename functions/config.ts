@@ -32,6 +32,8 @@ export interface AppConfig {
   smart: SmartConfig;
   /** `$upload` limits (C28). */
   upload: UploadConfig;
+  /** Seconds an Idempotency-Key and its first answer are kept (C41). */
+  idempotencySeconds: number;
 }
 
 function intFrom(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
@@ -99,6 +101,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       // Far below DynamoDB's 400 KB item, which holds this JSON beside the keys and indexes.
       maxResourceBytes: intFrom(env, 'MAX_RESOURCE_BYTES', 64 * 1024),
     },
+    idempotencySeconds: intFrom(env, 'IDEMPOTENCY_SECONDS', 24 * 3600),
     upload: {
       maxCreateBytes: intFrom(env, 'MAX_CREATE_BYTES', 1024 * MiB),
       maxUpdateBytes: intFrom(env, 'MAX_UPDATE_BYTES', 2048 * MiB),

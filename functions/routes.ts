@@ -14,6 +14,8 @@ export interface RouteDef {
   access: 'read' | 'write' | 'public';
   /** The function's memory (and so its CPU share) when the default 512 MB does not fit the work. */
   memoryMB?: number;
+  /** Honours `Idempotency-Key`: a retry gets the first answer without a second write (C41). */
+  idempotent?: boolean;
 }
 
 const BASE = '/organizations/{organizationId}/fhir/4';
@@ -33,17 +35,17 @@ const r = (
   path: string,
   module: string,
   access: RouteDef['access'],
-  extra: Pick<RouteDef, 'memoryMB'> = {},
+  extra: Pick<RouteDef, 'memoryMB' | 'idempotent'> = {},
 ): RouteDef[] =>
   methods.map((method) => ({ name, method, path: `${BASE}${path}`, module, access, ...extra }));
 
 export const routes: RouteDef[] = [
-  ...r('create', ['POST'], '/Binary', 'handlers/create', 'write'),
+  ...r('create', ['POST'], '/Binary', 'handlers/create', 'write', { idempotent: true }),
   ...r('read', ['GET', 'HEAD'], '/Binary/{id}', 'handlers/read', 'read'),
   ...r('vread', ['GET', 'HEAD'], '/Binary/{id}/_history/{vid}', 'handlers/vread', 'read'),
-  ...r('update', ['PUT'], '/Binary/{id}', 'handlers/update', 'write'),
+  ...r('update', ['PUT'], '/Binary/{id}', 'handlers/update', 'write', { idempotent: true }),
   ...r('delete', ['DELETE'], '/Binary/{id}', 'handlers/delete', 'write'),
-  ...r('patch', ['PATCH'], '/Binary/{id}', 'handlers/patch', 'write'),
+  ...r('patch', ['PATCH'], '/Binary/{id}', 'handlers/patch', 'write', { idempotent: true }),
   ...r('history-instance', ['GET', 'HEAD'], '/Binary/{id}/_history', 'handlers/history-instance', 'read'),
   ...r('history-type', ['GET', 'HEAD'], '/Binary/_history', 'handlers/history-type', 'read'),
   ...r('search', ['GET', 'HEAD'], '/Binary', 'handlers/search', 'read'),
@@ -66,10 +68,12 @@ export const routes: RouteDef[] = [
     'public',
   ),
   // $upload (C28–C30; status hands out PUT URLs, so it needs write scope): literal `$upload` segments outrank `{id}` in both API Gateway and local/router.ts.
-  ...r('upload-start', ['POST'], '/Binary/$upload', 'handlers/upload-start', 'write'),
+  ...r('upload-start', ['POST'], '/Binary/$upload', 'handlers/upload-start', 'write', { idempotent: true }),
   // $validate stores nothing: the read permission suffices (#12, R4 resource-operation-validate).
   ...r('validate', ['POST'], '/Binary/$validate', 'handlers/validate', 'read'),
-  ...r('upload-start-id', ['POST'], '/Binary/{id}/$upload', 'handlers/upload-start', 'write'),
+  ...r('upload-start-id', ['POST'], '/Binary/{id}/$upload', 'handlers/upload-start', 'write', {
+    idempotent: true,
+  }),
   ...r('upload-status', ['GET'], '/Binary/$upload/{uploadId}', 'handlers/upload-status', 'write'),
   ...r(
     'upload-complete',
@@ -79,7 +83,7 @@ export const routes: RouteDef[] = [
     'write',
     // One full vCPU (Lambda gives 1 vCPU at 1,769 MB): the sha256 check of up to 2 GiB runs at
     // CPU speed, and more of it fits in each request's time budget (C30).
-    { memoryMB: UPLOAD_COMPLETE_MEMORY_MB },
+    { memoryMB: UPLOAD_COMPLETE_MEMORY_MB, idempotent: true },
   ),
   ...r('upload-abort', ['DELETE'], '/Binary/$upload/{uploadId}', 'handlers/upload-abort', 'write'),
 ];

@@ -1,5 +1,6 @@
 import type { SNSClient } from '@aws-sdk/client-sns';
 import { type AwsClients, makeClients } from './adapters/clients';
+import { dynamoIdempotency, type IdempotencyStoreFor } from './adapters/dynamo-idempotency';
 import { DynamoVersionQueries } from './adapters/dynamo-queries';
 import { DynamoVersionRepository } from './adapters/dynamo-repository';
 import { DynamoUploadSessions } from './adapters/dynamo-upload-sessions';
@@ -30,6 +31,8 @@ export interface Components {
   queries: VersionQueries;
   multipart: MultipartStore;
   sessions: UploadSessionStore;
+  /** Idempotency-Key records of a tenant (C41). */
+  idempotency: IdempotencyStoreFor;
   /** Only the emitter needs it; building it without TOPIC_ARN throws. */
   publisher: NotificationPublisher;
 }
@@ -45,6 +48,7 @@ const builders: Builders = {
   queries: (w) => new DynamoVersionQueries(w.clients.ddb, w.appConfig.tableName),
   multipart: (w) => new S3MultipartStore(w.clients.s3, w.appConfig.bucketName),
   sessions: (w) => new DynamoUploadSessions(w.clients.ddb, w.appConfig.tableName),
+  idempotency: (w) => dynamoIdempotency(w.appConfig),
   publisher: (w) => {
     const { topicArn, bucketName } = w.appConfig;
     if (!topicArn) throw new Error('TOPIC_ARN must be set for the emitter');

@@ -58,8 +58,9 @@ const CORS_ALLOW_HEADERS = [
   'x-security-context',
   'log-cdata',
   'log-cdata-format',
+  'idempotency-key',
 ];
-/** Response headers a browser client may read (C5, C10, C16, C18, C35). */
+/** Response headers a browser client may read (C5, C10, C16, C18, C35, C41). */
 const CORS_EXPOSE_HEADERS = [
   'etag',
   'last-modified',
@@ -69,6 +70,7 @@ const CORS_EXPOSE_HEADERS = [
   'content-disposition',
   'x-security-context',
   'www-authenticate',
+  'idempotent-replayed',
 ];
 
 const pascal = (name: string) =>

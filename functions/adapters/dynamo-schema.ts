@@ -16,6 +16,8 @@ import type { UploadSession } from '../core/upload-ports';
  * - intent of staged bytes: pk `I#{blobKey}`, sk `I`, ttl        — consumed by the commit
  * - `$upload` session:      pk `U#{uploadId}`, sk `U`, ttl
  * - stream checkpoint:      pk `CHECKPOINT#{consumer}#{shardId}`, sk `CHECKPOINT` (local only)
+ * - idempotency record:     pk `K#{org}`, sk `binary#{hash of the Idempotency-Key}`, ttl — Powertools'
+ *                           idempotency layout (status, data, validation) per tenant (C41)
  * GSI `byTenant` (tpk = org, tsk = `{lastUpdated}#{id}#{vid:10}`) on version items: type history.
  * GSI `currentByTenant` (cpk = org, csk = `{lastUpdated}#{id}`) on heads that are not deleted:
  * search by _lastUpdated; a delete drops the head out of it, so deleted resources never match.
@@ -77,6 +79,7 @@ export const VERSION_PREFIX = 'V#';
 const INTENT_PREFIX = 'I#';
 const UPLOAD_PREFIX = 'U#';
 const CHECKPOINT_PREFIX = 'CHECKPOINT#';
+const IDEMPOTENCY_PREFIX = 'K#';
 
 const pad = (vid: number) => String(vid).padStart(10, '0');
 
@@ -92,6 +95,8 @@ export const keys = {
   /** Prefix of intent partition keys; `intentsUnder('acme/')` covers one tenant's blob keys. */
   intentsUnder: (blobKeyPrefix = '') => `${INTENT_PREFIX}${blobKeyPrefix}`,
   upload: (uploadId: string) => ({ pk: `${UPLOAD_PREFIX}${uploadId}`, sk: 'U' }),
+  /** Partition of a tenant's Idempotency-Key records; Powertools keys them by sort key (C41). */
+  idempotency: (org: string) => `${IDEMPOTENCY_PREFIX}${org}`,
   checkpoint: (consumer: string, shardId: string) => ({
     pk: `${CHECKPOINT_PREFIX}${consumer}#${shardId}`,
     sk: 'CHECKPOINT',

@@ -7,9 +7,11 @@ import { OperationOutcomeError, operationOutcome, tooLong, unauthorized } from '
 import type { FhirRequest, FhirResponse } from '../core/request';
 import { directBodyOverLimit, MAX_FHIR_DATA_BYTES } from '../limits';
 import { logger } from '../logger';
+import { routes } from '../routes';
 import { type AppDeps, appDeps } from '../wiring';
 import { parseCdata } from './audit';
 import { type HttpEvent, type HttpResult, toFhirRequest, toHttpResult } from './event';
+import { idempotencyKey, runIdempotent } from './idempotency';
 
 export type Operation = (req: FhirRequest, deps: AppDeps) => Promise<FhirResponse>;
 
@@ -49,6 +51,8 @@ export function fhirHandler(
   /** `tenant: false`: the route has no `{organizationId}` (the `$default` route, C40). */
   options: { tenant?: boolean } = {},
 ) {
+  // C41: whether the route table marks this operation as honouring Idempotency-Key.
+  const idempotent = routes.some((r) => r.name === operation && r.idempotent === true);
   // Per-invocation facts for the audit line, keyed by the event object middy passes around.
   const state = new WeakMap<HttpEvent, State>();
   return middy<HttpEvent, HttpResult, Error, Context>()
@@ -79,8 +83,17 @@ export function fhirHandler(
         authorize(req.principal, org, access);
       }
       checkBodySize(req);
-      const res = await op(req, withBudget(deps, context));
+      const key = idempotent ? idempotencyKey(req) : undefined;
+      const budget = withBudget(deps, context);
       const s = state.get(event);
+      if (key !== undefined) {
+        const { result, response } = await runIdempotent(operation, key, req, budget, context, () =>
+          op(req, budget),
+        );
+        if (s && response) s.res = response;
+        return result;
+      }
+      const res = await op(req, budget);
       if (s) s.res = res;
       return toHttpResult(req, res);
     });

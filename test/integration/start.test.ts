@@ -1,7 +1,7 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { promisify } from 'node:util';
-import { freePort } from '../../local/moto';
 import { MAX_DIRECT_BODY_BYTES } from '../../functions/limits';
+import { freePort } from '../../local/moto';
 import { projectRoot } from '../../local/paths';
 import { expectOutcome, fhirBody } from '../support/fhir';
 

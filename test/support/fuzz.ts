@@ -220,6 +220,7 @@ function headers(): fc.Arbitrary<Record<string, string>> {
       ]),
       'log-cdata': value(['a=b;c=d', '{"a":1}', '=;=;', 'x'.repeat(3000), '[1,2]']),
       'log-cdata-format': value(['kv', 'json', 'xml']),
+      'idempotency-key': value(['k1', 'k2', '"quoted-key"', 'bad key', 'x'.repeat(300)]),
     })
     .map(
       (h) =>

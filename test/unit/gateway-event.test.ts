@@ -1,6 +1,9 @@
+import { loadConfig } from '../../functions/config';
+import { toHttpResult } from '../../functions/http/event';
 import {
   base64Length,
   LAMBDA_EVENT_BYTES,
+  LAMBDA_RESPONSE_BYTES,
   MAX_DIRECT_BODY_BYTES,
   MAX_EVENT_BODY_BYTES,
 } from '../../functions/limits';
@@ -88,5 +91,31 @@ describe('C40 the event the local gateway hands the function', () => {
       claims,
     );
     expect(size(over)).toBeLessThanOrEqual(LAMBDA_EVENT_BYTES);
+  });
+});
+
+describe('C19 responses fit Lambda’s response limit', () => {
+  test('C19/C40: the largest inline read, raw or FHIR JSON, stays under 6,291,556 bytes as a Lambda result', () => {
+    const max = loadConfig({ TABLE_NAME: 't', BUCKET_NAME: 'b', MAX_INLINE_BYTES: String(1e9) }).core
+      .maxInlineBytes;
+    expect(max).toBe(MAX_DIRECT_BODY_BYTES); // capped whatever the environment says
+    const bytes = new Uint8Array(max).fill(9);
+    const headers = { 'Content-Type': 'application/octet-stream', ETag: 'W/"1"' };
+    const raw = toHttpResult({ method: 'GET' }, { status: 200, headers, bytes });
+    expect(size(raw)).toBeLessThanOrEqual(LAMBDA_RESPONSE_BYTES);
+    const json = toHttpResult(
+      { method: 'GET' },
+      {
+        status: 200,
+        headers,
+        json: {
+          resourceType: 'Binary',
+          id: 'x',
+          contentType: 'a/b',
+          data: Buffer.from(bytes).toString('base64'),
+        },
+      },
+    );
+    expect(size(json)).toBeLessThanOrEqual(LAMBDA_RESPONSE_BYTES);
   });
 });
