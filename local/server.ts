@@ -359,6 +359,8 @@ export function createLocalServer(
   const requestTimeout = options.requestTimeoutMs ?? 60_000;
   const onRequest = (req: IncomingMessage, res: ServerResponse) => {
     handle(req, res, extraRoutes).catch((e) => {
+      // The client went away (or was cut off for being slow): nobody to answer, nothing to log.
+      if ((e as NodeJS.ErrnoException).code === 'ECONNRESET' && req.destroyed) return;
       console.error(e);
       if (!res.headersSent) gatewayAnswer(res, 500, 'Internal Server Error');
       else res.destroy();
