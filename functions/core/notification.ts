@@ -25,10 +25,38 @@ export interface Notification {
   body: string;
 }
 
+/** What became of one notification handed to `publishAll`. */
+export type PublishOutcome = { ok: true } | { ok: false; error: string };
+
 /** Where notifications go; the SNS adapter implements it (functions/adapters/sns-publisher.ts). */
 export interface NotificationPublisher {
-  /** Publishes once; a retry of the same version must not leave extra state behind. */
-  publish(notification: Notification): Promise<void>;
+  /**
+   * Publishes a few notifications of different resources at once (SNS `PublishBatch`: at most
+   * `NOTIFICATION_BATCH` of them); the outcomes are in the order given. A retry of the same
+   * version must not leave extra state behind.
+   */
+  publishAll(notifications: Notification[]): Promise<PublishOutcome[]>;
+}
+
+/** How many notifications are published together (SNS `PublishBatch` takes at most 10 entries). */
+export const NOTIFICATION_BATCH = 10;
+
+/**
+ * The next notifications to publish together, in stream order: the earliest pending version of up
+ * to `max` different resources. A resource's later version waits for the earlier one, so each
+ * resource's notifications go out in version order while different resources go out in parallel.
+ */
+export function nextBatch<T>(pending: readonly T[], resourceOf: (t: T) => string, max: number): T[] {
+  const seen = new Set<string>();
+  const out: T[] = [];
+  for (const t of pending) {
+    const r = resourceOf(t);
+    if (seen.has(r)) continue;
+    seen.add(r);
+    out.push(t);
+    if (out.length === max) break;
+  }
+  return out;
 }
 
 /** Reads the bytes stored under a blob key (BlobStore.get). */

@@ -465,6 +465,30 @@ describe('#14: the stack in production', () => {
     expect(new Set(env(template))).toEqual(new Set([undefined]));
   });
 
+  test('#14.4: the emitter reads batches of 100 with parallelization 10 and reports item failures', () => {
+    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      FunctionName: { Ref: logicalIdOf(stack.events.emitter!.fn) },
+      BatchSize: 100,
+      ParallelizationFactor: 10,
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+      BisectBatchOnFunctionError: true,
+    });
+  });
+
+  test('#14.4: an IteratorAge alarm (max over 5 min ≥ 30 min) on each stream consumer notifies the alarm topic', () => {
+    for (const f of [stack.events.emitter!, stack.events.reaper!]) {
+      template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        MetricName: 'IteratorAge',
+        Namespace: 'AWS/Lambda',
+        Statistic: 'Maximum',
+        Period: 300,
+        Threshold: 1_800_000,
+        Dimensions: [{ Name: 'FunctionName', Value: { Ref: logicalIdOf(f.fn) } }],
+        AlarmActions: [{ Ref: logicalIdOf(stack.monitoring.alarmTopic) }],
+      });
+    }
+  });
+
   test('#14.8: every log group keeps one year by default and the logRetention prop sets them all', () => {
     for (const g of Object.values(template.findResources('AWS::Logs::LogGroup')))
       expect(g.Properties.RetentionInDays).toBe(365);
