@@ -69,6 +69,8 @@ export const routes: RouteDef[] = [
   ),
   // $upload (C28–C30; status hands out PUT URLs, so it needs write scope): literal `$upload` segments outrank `{id}` in both API Gateway and local/router.ts.
   ...r('upload-start', ['POST'], '/Binary/$upload', 'handlers/upload-start', 'write', { idempotent: true }),
+  // $validate stores nothing: the read permission suffices (#12, R4 resource-operation-validate).
+  ...r('validate', ['POST'], '/Binary/$validate', 'handlers/validate', 'read'),
   ...r('upload-start-id', ['POST'], '/Binary/{id}/$upload', 'handlers/upload-start', 'write', {
     idempotent: true,
   }),

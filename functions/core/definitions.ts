@@ -39,6 +39,21 @@ const param = (
  * an entry here (test/integration/conformance.test.ts fails otherwise); nothing else.
  */
 export const OPERATIONS: Record<string, OperationSpec> = {
+  validate: {
+    title: 'Binary $validate',
+    description:
+      'Checks a Binary (application/fhir+json, or a Parameters resource with a "resource" part) as a ' +
+      'create would, and stores nothing. Answers 200 with an OperationOutcome: information when the ' +
+      'Binary would be accepted, else the error the create would have given.',
+    type: true,
+    instance: false,
+    affectsState: false,
+    base: 'http://hl7.org/fhir/OperationDefinition/Resource-validate',
+    parameter: [
+      param('in', 'resource', 'Resource', 1, 'The Binary to validate.'),
+      param('out', 'return', 'OperationOutcome', 1, 'The outcome of the validation.'),
+    ],
+  },
   upload: {
     title: 'Binary $upload: presigned multipart upload',
     description:
