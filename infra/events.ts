@@ -30,6 +30,9 @@ export const STREAM_CONSUMERS: StreamConsumer[] = [
   { name: 'reaper', module: 'handlers/reaper' },
 ];
 
+/** Stream records per emitter invocation (Lambda's default): ten PublishBatch calls at most. */
+export const EMITTER_BATCH_SIZE = 100;
+
 export const consumerPresent = (c: StreamConsumer) => existsSync(path.join(FUNCTIONS_DIR, `${c.module}.ts`));
 
 export interface EventsProps {
@@ -48,6 +51,11 @@ export interface EventsProps {
    * @default 1024
    */
   readonly emitterMemorySize?: number;
+  /**
+   * Concurrent emitter batches per stream shard (1–10); each resource's notifications stay in order.
+   * @default 10
+   */
+  readonly emitterParallelization?: number;
   /**
    * The consumers to deploy.
    * @default - STREAM_CONSUMERS whose module exists
@@ -137,6 +145,11 @@ export class Events extends Construct {
       fn.fn.addEventSource(
         new DynamoEventSource(table, {
           ...common,
+          // #14 item 4: up to 10 concurrent batches per shard; records of one partition key (one
+          // resource) stay in order within one of them, and the emitter publishes each batch with
+          // PublishBatch, ten resources at a time.
+          batchSize: EMITTER_BATCH_SIZE,
+          parallelizationFactor: props.emitterParallelization ?? 10,
           // Only new versions: heads, intents and deletions by the TTL are not notifications.
           filters: [
             lambda.FilterCriteria.filter({

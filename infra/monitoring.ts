@@ -10,6 +10,9 @@ import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import type { ServiceFunction } from './service-function';
 
+/** Age of the oldest unprocessed stream record at which a consumer is said to fall behind. */
+export const ITERATOR_AGE_ALARM = Duration.minutes(30);
+
 export interface MonitoringProps {
   /** Encrypts the alarm topic; CloudWatch is allowed to use it. */
   readonly key: kms.Key;
@@ -20,6 +23,10 @@ export interface MonitoringProps {
   readonly streamConsumers: ServiceFunction[];
   /** The on-failure queue of the stream consumers. */
   readonly failureQueue: sqs.IQueue;
+  /** The bulk export worker (C35): its errors alarm. */
+  readonly exportWorker?: ServiceFunction;
+  /** Export slices given up on after every retry. */
+  readonly exportDeadLetters?: sqs.IQueue;
   /**
    * An address subscribed to the alarm topic.
    * @default - no subscription; subscribe to the `AlarmTopicArn` output yourself
@@ -73,10 +80,10 @@ export class Monitoring extends Construct {
     const action = new SnsAction(this.alarmTopic);
     const period = Duration.minutes(5);
 
-    const alarm = (alarmId: string, metric: cloudwatch.IMetric, description: string) => {
+    const alarm = (alarmId: string, metric: cloudwatch.IMetric, description: string, threshold = 1) => {
       const a = new cloudwatch.Alarm(this, alarmId, {
         metric,
-        threshold: 1,
+        threshold,
         evaluationPeriods: 1,
         comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
         treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
@@ -98,16 +105,37 @@ export class Monitoring extends Construct {
         f.fn.metricThrottles({ period, statistic: 'Sum' }),
         `Lambda throttled ${f.node.path}: raise the account concurrency quota or lower the API throttle.`,
       );
-    for (const f of props.streamConsumers)
+    for (const f of props.streamConsumers) {
       alarm(
         `${f.node.id}Errors`,
         f.fn.metricErrors({ period, statistic: 'Sum' }),
         `The stream consumer ${f.node.path} failed; failing batches are retried, then sent to the failure queue.`,
       );
+      // #14 item 4: a consumer falling behind. Stream records live 24 h; the alarm fires while
+      // there is most of a day left to catch up.
+      alarm(
+        `${f.node.id}IteratorAge`,
+        f.fn.metric('IteratorAge', { period, statistic: 'Maximum' }),
+        `${f.node.path} is more than ${ITERATOR_AGE_ALARM.toHumanString()} behind the table's stream (records expire after 24 h): check its errors, duration and throttles.`,
+        ITERATOR_AGE_ALARM.toMilliseconds(),
+      );
+    }
     alarm(
       'StreamFailures',
       props.failureQueue.metricApproximateNumberOfMessagesVisible({ period, statistic: 'Maximum' }),
       'Stream records were given up on (notifications not sent or orphans not reaped): inspect and redrive the failure queue.',
     );
+    if (props.exportWorker)
+      alarm(
+        'ExportWorkerErrors',
+        props.exportWorker.fn.metricErrors({ period, statistic: 'Sum' }),
+        'The bulk export worker failed (C35); its slice is retried from the last checkpoint, then the job fails.',
+      );
+    if (props.exportDeadLetters)
+      alarm(
+        'ExportFailures',
+        props.exportDeadLetters.metricApproximateNumberOfMessagesVisible({ period, statistic: 'Maximum' }),
+        'An export job was given up on after every retry: its manifest reports the error; inspect the dead-letter queue.',
+      );
   }
 }

@@ -1,5 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
-import type { Notification, NotificationPublisher } from '../core/notification';
+import type { Notification, NotificationPublisher, PublishOutcome } from '../core/notification';
 import type {
   BlobIntent,
   BlobPutOptions,
@@ -338,8 +338,9 @@ export class MemoryUploadSessions implements UploadSessionStore {
 export class MemoryPublisher implements NotificationPublisher {
   readonly published: Notification[] = [];
 
-  async publish(n: Notification): Promise<void> {
-    this.published.push(copyOf(n));
+  async publishAll(ns: Notification[]): Promise<PublishOutcome[]> {
+    for (const n of ns) this.published.push(copyOf(n));
+    return ns.map(() => ({ ok: true }));
   }
 }
 

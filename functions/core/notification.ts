@@ -1,8 +1,8 @@
-import { toFhir } from './binary';
+import { loadVersionData, MAX_EMBEDDED_DATA_BYTES, toFhir } from './binary';
 import type { VersionRecord } from './ports';
 
 /** C33: decoded data over this many bytes is left out of notifications; exactly this is kept. */
-export const NOTIFICATION_MAX_DATA_BYTES = 10 * 1024 * 1024;
+export const NOTIFICATION_MAX_DATA_BYTES = MAX_EMBEDDED_DATA_BYTES;
 
 /** C32 `action` values (the Google Cloud Healthcare notification vocabulary). */
 export type NotificationAction = 'CreateResource' | 'UpdateResource' | 'PatchResource' | 'DeleteResource';
@@ -25,10 +25,38 @@ export interface Notification {
   body: string;
 }
 
+/** What became of one notification handed to `publishAll`. */
+export type PublishOutcome = { ok: true } | { ok: false; error: string };
+
 /** Where notifications go; the SNS adapter implements it (functions/adapters/sns-publisher.ts). */
 export interface NotificationPublisher {
-  /** Publishes once; a retry of the same version must not leave extra state behind. */
-  publish(notification: Notification): Promise<void>;
+  /**
+   * Publishes a few notifications of different resources at once (SNS `PublishBatch`: at most
+   * `NOTIFICATION_BATCH` of them); the outcomes are in the order given. A retry of the same
+   * version must not leave extra state behind.
+   */
+  publishAll(notifications: Notification[]): Promise<PublishOutcome[]>;
+}
+
+/** How many notifications are published together (SNS `PublishBatch` takes at most 10 entries). */
+export const NOTIFICATION_BATCH = 10;
+
+/**
+ * The next notifications to publish together, in stream order: the earliest pending version of up
+ * to `max` different resources. A resource's later version waits for the earlier one, so each
+ * resource's notifications go out in version order while different resources go out in parallel.
+ */
+export function nextBatch<T>(pending: readonly T[], resourceOf: (t: T) => string, max: number): T[] {
+  const seen = new Set<string>();
+  const out: T[] = [];
+  for (const t of pending) {
+    const r = resourceOf(t);
+    if (seen.has(r)) continue;
+    seen.add(r);
+    out.push(t);
+    if (out.length === max) break;
+  }
+  return out;
 }
 
 /** Reads the bytes stored under a blob key (BlobStore.get). */
@@ -66,19 +94,6 @@ export async function buildNotification(
   };
   if (nameOnly) return { attributes, body: `Binary/${record.id}` };
 
-  let data: Uint8Array | 'absent' | undefined;
-  if (record.size > NOTIFICATION_MAX_DATA_BYTES) {
-    data = 'absent';
-  } else if (record.size > 0) {
-    if (record.blobKey === undefined) {
-      throw new Error(`Binary/${record.id}/_history/${record.vid} has ${record.size} bytes but no blob key`);
-    }
-    data = await loadBytes(record.blobKey);
-    if (data.length !== record.size) {
-      throw new Error(
-        `Binary/${record.id}/_history/${record.vid}: read ${data.length} bytes, stored size is ${record.size}`,
-      );
-    }
-  }
+  const data = await loadVersionData(record, loadBytes);
   return { attributes, body: JSON.stringify(toFhir(record, data)) };
 }

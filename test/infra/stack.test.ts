@@ -46,9 +46,12 @@ beforeAll(() => {
 
 /** Every function of the stack: API functions and the stream consumers present. */
 const allFunctions = () =>
-  [...new Set(stack.api.functions.values()), stack.events.reaper, stack.events.emitter].filter(
-    (f) => f !== undefined,
-  );
+  [
+    ...new Set(stack.api.functions.values()),
+    stack.events.reaper,
+    stack.events.emitter,
+    stack.exports.worker,
+  ].filter((f) => f !== undefined);
 
 const fnOf = (name: string) => {
   const f = stack.api.functions.get(name);
@@ -171,8 +174,8 @@ describe('functions', () => {
   const modules = byModule(operations);
   const consumers = STREAM_CONSUMERS.filter(consumerPresent);
 
-  test('one function per module (its operations share it), the $default function and the stream consumers present', () => {
-    template.resourceCountIs('AWS::Lambda::Function', modules.size + 1 + consumers.length);
+  test('one function per module (its operations share it), the $default function, the stream consumers present and the export worker', () => {
+    template.resourceCountIs('AWS::Lambda::Function', modules.size + 1 + consumers.length + 1);
     expect([...stack.api.functions.keys()].sort()).toEqual([...names].sort());
     expect(stack.events.reaper).toBeDefined();
     expect(stack.events.emitter !== undefined).toBe(consumers.some((c) => c.name === 'emitter'));
@@ -344,7 +347,7 @@ describe('storage', () => {
     ]);
   });
 
-  test('both buckets, both topics and the failure queue refuse requests without TLS', () => {
+  test('both buckets, both topics and the three queues refuse requests without TLS', () => {
     const denyInsecure = Match.arrayWith([
       Match.objectLike({
         Effect: 'Deny',
@@ -354,7 +357,7 @@ describe('storage', () => {
     for (const [type, count] of [
       ['AWS::S3::BucketPolicy', 2],
       ['AWS::SNS::TopicPolicy', 2],
-      ['AWS::SQS::QueuePolicy', 1],
+      ['AWS::SQS::QueuePolicy', 3],
     ] as const) {
       const found = template.findResources(type, {
         Properties: { PolicyDocument: { Statement: denyInsecure } },
@@ -404,10 +407,58 @@ describe('events and alarms', () => {
     const metric = (name: string) => alarms.filter((a) => a.MetricName === name);
     expect(metric('5xx')).toHaveLength(1);
     expect(metric('Throttles')).toHaveLength(
-      new Set(stack.api.functions.values()).size + STREAM_CONSUMERS.filter(consumerPresent).length,
+      new Set(stack.api.functions.values()).size + STREAM_CONSUMERS.filter(consumerPresent).length + 1,
     );
-    expect(metric('Errors').length).toBeGreaterThanOrEqual(1);
-    expect(metric('ApproximateNumberOfMessagesVisible')).toHaveLength(1);
+    expect(metric('Errors').length).toBeGreaterThanOrEqual(2);
+    expect(metric('ApproximateNumberOfMessagesVisible')).toHaveLength(2);
+  });
+});
+
+describe('bulk export (C35)', () => {
+  const EXPORT_OBJECTS = '/_exports/*';
+  const objectGrants = (f: Parameters<typeof statementsOf>[1]) =>
+    statementsOf(template, f).filter((st) => st.actions.some((a) => a.startsWith('s3:')));
+
+  test('C35: the worker runs 15 minutes from its queue, one message at a time, item failures reported', () => {
+    const worker = template.findResources('AWS::Lambda::Function')[logicalIdOf(stack.exports.worker.fn)]!;
+    expect(worker.Properties.Timeout).toBe(900);
+    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      FunctionName: { Ref: logicalIdOf(stack.exports.worker.fn) },
+      BatchSize: 1,
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+    });
+    const queue = template.findResources('AWS::SQS::Queue')[logicalIdOf(stack.exports.queue)]!;
+    expect(queue.Properties.VisibilityTimeout).toBeGreaterThan(900);
+    expect(queue.Properties.RedrivePolicy.maxReceiveCount).toBe(3);
+  });
+
+  test('C35: export files expire under _exports/ by lifecycle rule', () => {
+    template.hasResourceProperties('AWS::S3::Bucket', {
+      LifecycleConfiguration: {
+        Rules: Match.arrayWith([
+          Match.objectLike({ Id: 'expire-export-files', Prefix: '_exports/', ExpirationInDays: 2 }),
+        ]),
+      },
+    });
+  });
+
+  test('C35: least privilege: object grants of the export routes and worker name only _exports/', () => {
+    for (const f of [stack.exports.worker, fnOf('export-cancel'), fnOf('export-download')]) {
+      const grants = objectGrants(f).filter((st) => !st.actions.every((a) => a === 's3:GetObject'));
+      for (const g of grants)
+        expect(g.resource).toContain(g.actions.includes('s3:ListBucket') ? 'Arn' : EXPORT_OBJECTS);
+    }
+    expect([...actionsOf(template, fnOf('export-download'))].filter((a) => a.startsWith('s3:'))).toEqual([
+      's3:GetObject',
+    ]);
+    for (const g of objectGrants(fnOf('export-download'))) expect(g.resource).toContain(EXPORT_OBJECTS);
+    expect([...actionsOf(template, fnOf('export-status'))].some((a) => a.startsWith('s3:'))).toBe(false);
+    const kickoff = actionsOf(template, fnOf('export-kickoff'));
+    expect(kickoff.has('sqs:SendMessage')).toBe(true);
+    expect([...kickoff].some((a) => a.startsWith('s3:'))).toBe(false);
+    const worker = actionsOf(template, stack.exports.worker);
+    for (const a of ['s3:PutObject', 's3:AbortMultipartUpload', 'sqs:SendMessage', 'sqs:ReceiveMessage'])
+      expect(worker.has(a)).toBe(true);
   });
 });
 
@@ -469,6 +520,30 @@ describe('#14: the stack in production', () => {
       });
     expect(new Set(env(configured))).toEqual(new Set(['https://api.example.org/binary']));
     expect(new Set(env(template))).toEqual(new Set([undefined]));
+  });
+
+  test('#14.4: the emitter reads batches of 100 with parallelization 10 and reports item failures', () => {
+    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      FunctionName: { Ref: logicalIdOf(stack.events.emitter!.fn) },
+      BatchSize: 100,
+      ParallelizationFactor: 10,
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+      BisectBatchOnFunctionError: true,
+    });
+  });
+
+  test('#14.4: an IteratorAge alarm (max over 5 min ≥ 30 min) on each stream consumer notifies the alarm topic', () => {
+    for (const f of [stack.events.emitter!, stack.events.reaper!]) {
+      template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        MetricName: 'IteratorAge',
+        Namespace: 'AWS/Lambda',
+        Statistic: 'Maximum',
+        Period: 300,
+        Threshold: 1_800_000,
+        Dimensions: [{ Name: 'FunctionName', Value: { Ref: logicalIdOf(f.fn) } }],
+        AlarmActions: [{ Ref: logicalIdOf(stack.monitoring.alarmTopic) }],
+      });
+    }
   });
 
   test('#14.8: every log group keeps one year by default and the logRetention prop sets them all', () => {

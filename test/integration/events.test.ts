@@ -4,7 +4,7 @@ import type { Binary } from 'fhir/r4';
 import type { ReceivedNotification, Subscriber } from '../../clients/subscriber';
 import { makeSnsClient, SnsPublisher } from '../../functions/adapters/sns-publisher';
 import { DATA_ABSENT } from '../../functions/core/binary';
-import type { Notification, NotificationPublisher } from '../../functions/core/notification';
+import type { Notification, NotificationPublisher, PublishOutcome } from '../../functions/core/notification';
 import type { BlobStore } from '../../functions/core/ports';
 import { commitVersion, stageBytes } from '../../functions/core/write';
 import { makeEmitter } from '../../functions/handlers/emitter';
@@ -241,10 +241,14 @@ describe('C32 failures: killing the emitter mid-batch loses no notification', ()
     const real = snsPublisher();
     const p = {
       count: 0,
-      async publish(x: Notification) {
-        p.count++;
-        if (p.count <= n) return real.publish(x);
-        return after(x);
+      async publishAll(xs: Notification[]): Promise<PublishOutcome[]> {
+        const out: PublishOutcome[] = [];
+        for (const x of xs) {
+          p.count++;
+          if (p.count <= n) out.push(...(await real.publishAll([x])));
+          else out.push(await after(x).then(() => ({ ok: true }) as const));
+        }
+        return out;
       },
     };
     return p;

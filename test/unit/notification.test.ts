@@ -5,12 +5,15 @@ import {
   EXTENDED_PAYLOAD_SIZE,
   messageAttributes,
   offloadKey,
+  packBatches,
+  SNS_MAX_MESSAGE_BYTES,
   snsMessageSize,
 } from '../../functions/adapters/sns-publisher';
 import { DATA_ABSENT } from '../../functions/core/binary';
 import {
   buildNotification,
   NOTIFICATION_MAX_DATA_BYTES,
+  nextBatch,
   notificationAction,
 } from '../../functions/core/notification';
 import type { VersionRecord } from '../../functions/core/ports';
@@ -178,5 +181,28 @@ describe('C32 which stream records are notifications', () => {
     ).toBeUndefined();
     expect(committedVersion(rec('INSERT', { pk: 'B#acme#b1', sk: 'U#abc' }))).toBeUndefined();
     expect(committedVersion(rec('INSERT', { pk: 'CHECKPOINT#x#s', sk: 'CHECKPOINT' }))).toBeUndefined();
+  });
+});
+
+describe('#14 item 4: batching notifications', () => {
+  test('C32: nextBatch takes the earliest pending version of up to max resources, never two of one resource', () => {
+    const pending = ['a1', 'a2', 'b1', 'a3', 'c1', 'b2', 'd1'];
+    const res = (x: string) => x[0]!;
+    expect(nextBatch(pending, res, 10)).toEqual(['a1', 'b1', 'c1', 'd1']);
+    expect(nextBatch(pending, res, 2)).toEqual(['a1', 'b1']);
+    expect(nextBatch(['a2', 'a3', 'b2'], res, 10)).toEqual(['a2', 'b2']);
+    expect(nextBatch([], res, 10)).toEqual([]);
+  });
+
+  test('C34: packBatches keeps PublishBatch within 10 entries and 256 KiB in total, in order', () => {
+    const items = [100_000, 100_000, 100_000, 1, 262_144, 5].map((size, i) => ({ i, size }));
+    expect(packBatches(items, 10, SNS_MAX_MESSAGE_BYTES).map((b) => b.map((x) => x.i))).toEqual([
+      [0, 1],
+      [2, 3],
+      [4],
+      [5],
+    ]);
+    const many = Array.from({ length: 23 }, (_, i) => ({ i, size: 10 }));
+    expect(packBatches(many, 10, SNS_MAX_MESSAGE_BYTES).map((b) => b.length)).toEqual([10, 10, 3]);
   });
 });
