@@ -86,6 +86,11 @@ export const routes: RouteDef[] = [
     { memoryMB: UPLOAD_COMPLETE_MEMORY_MB, idempotent: true },
   ),
   ...r('upload-abort', ['DELETE'], '/Binary/$upload/{uploadId}', 'handlers/upload-abort', 'write'),
+  // Bulk export (C35): a read of the whole tenant, asynchronous.
+  ...r('export-kickoff', ['GET', 'POST'], '/Binary/$export', 'handlers/export-kickoff', 'read'),
+  ...r('export-status', ['GET'], '/Binary/$export/{jobId}', 'handlers/export-status', 'read'),
+  ...r('export-cancel', ['DELETE'], '/Binary/$export/{jobId}', 'handlers/export-cancel', 'read'),
+  ...r('export-download', ['GET'], '/Binary/{id}/$export-download', 'handlers/export-download', 'read'),
 ];
 
 /**
