@@ -68,11 +68,11 @@ const ABSOLUTE_REFERENCE = /^[A-Za-z][A-Za-z0-9+.-]*:[A-Za-z0-9._~:/?#[\]@!$&'()
  * C39: `securityContext.reference` (FHIR JSON, X-Security-Context, `$upload`) must be a FHIR
  * literal reference; anything else (CR/LF, non-ASCII, spaces, `#id`) → 400.
  */
+export const isReference = (value: string): boolean =>
+  value.length <= MAX_REFERENCE_LENGTH && (RELATIVE_REFERENCE.test(value) || ABSOLUTE_REFERENCE.test(value));
+
 export function requireReference(value: string, what: string): string {
-  if (
-    value.length > MAX_REFERENCE_LENGTH ||
-    !(RELATIVE_REFERENCE.test(value) || ABSOLUTE_REFERENCE.test(value))
-  )
+  if (!isReference(value))
     throw badRequest(
       `${what} is not a FHIR reference: use Type/id (e.g. "Patient/123"), Type/id/_history/vid, ` +
         `or an absolute URI of US-ASCII characters, at most ${MAX_REFERENCE_LENGTH} characters.`,
