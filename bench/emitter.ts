@@ -2,6 +2,7 @@ import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { GetQueueAttributesCommand, PurgeQueueCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { marshall } from '@aws-sdk/util-dynamodb';
 import type { DynamoDBRecord } from 'aws-lambda';
+import { subscribe } from '../clients/subscriber';
 import { versionItem } from '../functions/adapters/dynamo-schema';
 import type { SnsPublisher } from '../functions/adapters/sns-publisher';
 import type { NotificationPublisher, PublishOutcome } from '../functions/core/notification';
@@ -12,7 +13,6 @@ import { EMITTER_BATCH_SIZE } from '../infra/events';
 import { setLocalEnv } from '../local/env';
 import { startMoto } from '../local/moto';
 import { provision } from '../local/provision';
-import { subscribe } from '../clients/subscriber';
 
 /**
  * #14 item 4: notifications per second of the emitter on moto, before (one record at a time, one

@@ -1,17 +1,23 @@
 import { basename } from 'node:path';
 import { mintToken } from '../local/dev-auth';
 import { downloadFile, type Progress, TransferError, uploadFile } from './binary-transfer';
+import { BulkExportError, runBulkExport } from './bulk-export';
 import { CliError, callerPath, localBase, parseCommandLine, runCommand, UsageError } from './cli';
 
 // C37: `npm run -s binary -- upload FILE [--org ORG | --base URL --token T] [--id ID] [--content-type T]`
 //      `npm run -s binary -- download ID [--org ORG | --base URL --token T] [-o FILE]`
+// C35: `npm run -s binary -- export [--org ORG | --base URL --token T] [--since INSTANT] [-o DIR]`
 const USAGE = `usage:
   npm run -s binary -- upload FILE --org ORG [--id ID] [--content-type TYPE] [--part-size BYTES] [--parallel N] [--no-sha256]
   npm run -s binary -- download ID --org ORG [-o FILE]
+  npm run -s binary -- export --org ORG [--since INSTANT] [-o DIR]
 
 upload    sends FILE through $upload (presigned parts straight to S3, in parallel) and prints the
           new version's Location; run the same command again after an interruption to resume.
 download  writes the Binary's bytes to FILE (default: ID), following a 307 to S3.
+export    bulk-exports every current Binary of the organization ($export): kicks off, shows the
+          progress, writes each ndjson file of the manifest to DIR (default: export) and prints
+          their paths.
 
 --org ORG          that organization on the local server \`npm start\` runs (it records its address
                    in .local/endpoint.json), with a dev token
@@ -22,7 +28,8 @@ download  writes the Binary's bytes to FILE (default: ID), following a 307 to S3
 --part-size BYTES  bytes per part, at least 5 MiB (default: the server's choice)
 --parallel N       parts in flight (default 4)
 --no-sha256        do not declare the file's SHA-256 (the server then checks only the size)
--o FILE            where download writes
+--since INSTANT    export only Binaries last updated at or after it (a FHIR instant)
+-o FILE            where download writes (export: the directory)
 -h, --help         this text
 Paths are relative to the directory you run the command in.`;
 
@@ -109,6 +116,7 @@ async function main() {
       base: { type: 'string' },
       token: { type: 'string' },
       o: { type: 'string', short: 'o' },
+      since: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -117,15 +125,16 @@ async function main() {
     return;
   }
   const [command, target] = positionals;
-  if (command !== 'upload' && command !== 'download')
+  if (command !== 'upload' && command !== 'download' && command !== 'export')
     throw new UsageError(
       command
-        ? `unknown command "${command}": use upload or download.`
-        : 'give a command: upload or download.',
+        ? `unknown command "${command}": use upload, download or export.`
+        : 'give a command: upload, download or export.',
     );
-  if (!target)
+  const arity = command === 'export' ? 1 : 2;
+  if (!target && arity === 2)
     throw new UsageError(command === 'upload' ? 'give the FILE to upload.' : 'give the ID to download.');
-  if (positionals.length > 2) throw new UsageError(`unexpected argument "${positionals[2]}".`);
+  if (positionals.length > arity) throw new UsageError(`unexpected argument "${positionals[arity]}".`);
 
   let base = values.base ?? process.env.FHIR_BASE;
   let token = values.token ?? process.env.FHIR_TOKEN;
@@ -151,13 +160,35 @@ async function main() {
   const partSize = num(values['part-size'], '--part-size');
   const concurrency = num(values.parallel, '--parallel');
 
+  if (command === 'export') {
+    try {
+      const r = await runBulkExport({
+        base,
+        token,
+        since: values.since,
+        outDir: callerPath(values.o ?? 'export'),
+        signal: controller.signal,
+        onProgress: (line) => process.stderr.write(`${line}\n`),
+      });
+      process.stderr.write(`${r.count} Binaries in ${r.manifest.output.length} files\n`);
+      for (const f of r.files) process.stdout.write(`${f}\n`);
+      if (r.manifest.error.length > 0)
+        throw new CliError(`the export reported errors: see ${r.files.at(-1)}`);
+      return;
+    } catch (e) {
+      if (controller.signal.aborted) throw new CliError('interrupted.', 130);
+      if (e instanceof BulkExportError || e instanceof TransferError) throw new CliError(e.message);
+      throw e;
+    }
+  }
+  const file = target!;
   const bar = progressBar(command);
   try {
     if (command === 'upload') {
       const r = await uploadFile({
         base,
         token,
-        file: callerPath(target),
+        file: callerPath(file),
         id: values.id,
         contentType: values['content-type'],
         partSize,
@@ -173,8 +204,8 @@ async function main() {
       const r = await downloadFile({
         base,
         token,
-        id: target,
-        out: callerPath(values.o ?? basename(target)),
+        id: file,
+        out: callerPath(values.o ?? basename(file)),
         signal: controller.signal,
         onProgress: bar,
       });

@@ -298,18 +298,35 @@ function get(url: string, headers: Record<string, string>, signal?: AbortSignal)
 
 /** C19: reads the raw bytes, following a 307 to S3 without the token, streaming to the file. */
 export async function downloadFile(o: DownloadOptions): Promise<{ file: string; bytes: number }> {
-  const url = `${o.base}/Binary/${encodeURIComponent(o.id)}`;
-  let res = await get(url, { authorization: `Bearer ${o.token}`, accept: '*/*' }, o.signal);
+  const file = o.out ?? basename(o.id);
+  const bytes = await saveUrl(`${o.base}/Binary/${encodeURIComponent(o.id)}`, o.token, file, {
+    what: `Reading Binary/${o.id}`,
+    signal: o.signal,
+    onProgress: o.onProgress,
+  });
+  return { file, bytes };
+}
+
+/**
+ * GETs `url` with the bearer token into `file` (through `file.part`, renamed when whole),
+ * following a 307 to a presigned S3 URL without the token. Returns the bytes written.
+ */
+export async function saveUrl(
+  url: string,
+  token: string,
+  file: string,
+  o: { what: string; signal?: AbortSignal; onProgress?: (p: Progress) => void },
+): Promise<number> {
+  let res = await get(url, { authorization: `Bearer ${token}`, accept: '*/*' }, o.signal);
   if (res.statusCode === 307 || res.statusCode === 302) {
     res.resume();
     res = await get(res.headers.location!, {}, o.signal);
   }
   if (res.statusCode !== 200) {
     const text = Buffer.concat(await res.toArray()).toString('utf8');
-    throw await failure(new Response(text, { status: res.statusCode }), `Reading Binary/${o.id}`, text);
+    throw await failure(new Response(text, { status: res.statusCode }), o.what, text);
   }
   const total = Number(res.headers['content-length'] ?? 0);
-  const file = o.out ?? basename(o.id);
   let done = 0;
   const count = new Transform({
     transform(chunk: Buffer, _enc, cb) {
@@ -321,5 +338,5 @@ export async function downloadFile(o: DownloadOptions): Promise<{ file: string; 
   const tmp = `${file}.part`;
   await pipeline(res, count, createWriteStream(tmp), { signal: o.signal });
   await rename(tmp, file);
-  return { file, bytes: done };
+  return done;
 }

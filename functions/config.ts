@@ -1,3 +1,4 @@
+import type { ExportConfig } from './core/export-ports';
 import type { CoreConfig } from './core/ports';
 import type { SmartConfig } from './core/smart';
 import type { UploadConfig } from './core/upload-ports';
@@ -32,6 +33,9 @@ export interface AppConfig {
   smart: SmartConfig;
   /** `$upload` limits (C28). */
   upload: UploadConfig;
+  /** Queue of the bulk export worker (C35); only the kick-off and the worker need it. */
+  exportQueueUrl?: string;
+  export: ExportConfig;
   /** Seconds an Idempotency-Key and its first answer are kept (C41). */
   idempotencySeconds: number;
 }
@@ -112,6 +116,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       verifyParallel: intFrom(env, 'UPLOAD_VERIFY_PARALLEL', 4),
       verifyCheckpointBytes: intFrom(env, 'UPLOAD_VERIFY_CHECKPOINT_BYTES', 128 * MiB),
       verifyReserveMs: intFrom(env, 'UPLOAD_VERIFY_RESERVE_MS', 6000),
+    },
+    exportQueueUrl: env.EXPORT_QUEUE_URL || undefined,
+    export: {
+      fileBytes: intFrom(env, 'EXPORT_FILE_BYTES', 256 * MiB),
+      retentionSeconds: intFrom(env, 'EXPORT_RETENTION_SECONDS', 24 * 3600),
+      pageSize: Math.min(Math.max(intFrom(env, 'EXPORT_PAGE_SIZE', 200), 1), 1000),
+      marginMs: intFrom(env, 'EXPORT_MARGIN_MS', 60_000),
     },
   };
 }

@@ -69,6 +69,8 @@ export const routes: RouteDef[] = [
   ),
   // $upload (C28–C30; status hands out PUT URLs, so it needs write scope): literal `$upload` segments outrank `{id}` in both API Gateway and local/router.ts.
   ...r('upload-start', ['POST'], '/Binary/$upload', 'handlers/upload-start', 'write', { idempotent: true }),
+  // $validate stores nothing: the read permission suffices (#12, R4 resource-operation-validate).
+  ...r('validate', ['POST'], '/Binary/$validate', 'handlers/validate', 'read'),
   ...r('upload-start-id', ['POST'], '/Binary/{id}/$upload', 'handlers/upload-start', 'write', {
     idempotent: true,
   }),
@@ -84,6 +86,11 @@ export const routes: RouteDef[] = [
     { memoryMB: UPLOAD_COMPLETE_MEMORY_MB, idempotent: true },
   ),
   ...r('upload-abort', ['DELETE'], '/Binary/$upload/{uploadId}', 'handlers/upload-abort', 'write'),
+  // Bulk export (C35): a read of the whole tenant, asynchronous.
+  ...r('export-kickoff', ['GET', 'POST'], '/Binary/$export', 'handlers/export-kickoff', 'read'),
+  ...r('export-status', ['GET'], '/Binary/$export/{jobId}', 'handlers/export-status', 'read'),
+  ...r('export-cancel', ['DELETE'], '/Binary/$export/{jobId}', 'handlers/export-cancel', 'read'),
+  ...r('export-download', ['GET'], '/Binary/{id}/$export-download', 'handlers/export-download', 'read'),
 ];
 
 /**

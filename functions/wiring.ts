@@ -1,13 +1,18 @@
 import type { SNSClient } from '@aws-sdk/client-sns';
-import { type AwsClients, makeClients } from './adapters/clients';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { type AwsClients, clientOptions, makeClients } from './adapters/clients';
+import { DynamoExportJobs } from './adapters/dynamo-export-jobs';
 import { dynamoIdempotency, type IdempotencyStoreFor } from './adapters/dynamo-idempotency';
 import { DynamoVersionQueries } from './adapters/dynamo-queries';
 import { DynamoVersionRepository } from './adapters/dynamo-repository';
 import { DynamoUploadSessions } from './adapters/dynamo-upload-sessions';
 import { S3BlobStore } from './adapters/s3-blob-store';
+import { S3ExportFiles } from './adapters/s3-export-files';
 import { S3MultipartStore } from './adapters/s3-multipart';
 import { makeSnsClient, SnsPublisher } from './adapters/sns-publisher';
+import { SqsExportScheduler } from './adapters/sqs-export-scheduler';
 import { type AppConfig, loadConfig } from './config';
+import type { ExportDeps, ExportFileStore, ExportJobStore, ExportScheduler } from './core/export-ports';
 import type { NotificationPublisher } from './core/notification';
 import type { BlobStore, VersionRepository } from './core/ports';
 import type { VersionQueries } from './core/queries';
@@ -35,6 +40,11 @@ export interface Components {
   idempotency: IdempotencyStoreFor;
   /** Only the emitter needs it; building it without TOPIC_ARN throws. */
   publisher: NotificationPublisher;
+  sqs: SQSClient;
+  exportJobs: ExportJobStore;
+  exportFiles: ExportFileStore;
+  /** Only the export kick-off and worker need it; building it without EXPORT_QUEUE_URL throws. */
+  exportScheduler: ExportScheduler;
 }
 
 type Builders = { [K in keyof Components]: (w: Components) => Components[K] };
@@ -53,6 +63,14 @@ const builders: Builders = {
     const { topicArn, bucketName } = w.appConfig;
     if (!topicArn) throw new Error('TOPIC_ARN must be set for the emitter');
     return new SnsPublisher(w.sns, w.clients.s3, topicArn, bucketName);
+  },
+  sqs: (w) => new SQSClient(clientOptions(w.appConfig)),
+  exportJobs: (w) => new DynamoExportJobs(w.clients.ddb, w.appConfig.tableName),
+  exportFiles: (w) => new S3ExportFiles(w.clients.s3, w.appConfig.bucketName),
+  exportScheduler: (w) => {
+    const { exportQueueUrl } = w.appConfig;
+    if (!exportQueueUrl) throw new Error('EXPORT_QUEUE_URL must be set for bulk export');
+    return new SqsExportScheduler(w.sqs, exportQueueUrl);
   },
 };
 
@@ -77,7 +95,7 @@ export function wire(overrides: Partial<Components> = {}): Components {
  * the limits from configuration. The members are getters over the same components, so spreading
  * it (`{ ...deps, now }`) builds what it has not built yet.
  */
-export interface AppDeps extends UploadDeps {
+export interface AppDeps extends UploadDeps, ExportDeps {
   appConfig: AppConfig;
   clients: AwsClients;
   queries: VersionQueries;
@@ -96,6 +114,10 @@ function depsOf(w: Components): AppDeps {
     queries: () => w.queries,
     multipart: () => w.multipart,
     sessions: () => w.sessions,
+    exportJobs: () => w.exportJobs,
+    exportFiles: () => w.exportFiles,
+    exportScheduler: () => w.exportScheduler,
+    exportConfig: () => w.appConfig.export,
   };
   const d = {} as AppDeps;
   for (const [k, get] of Object.entries(view)) Object.defineProperty(d, k, { enumerable: true, get });

@@ -23,6 +23,10 @@ export interface MonitoringProps {
   readonly streamConsumers: ServiceFunction[];
   /** The on-failure queue of the stream consumers. */
   readonly failureQueue: sqs.IQueue;
+  /** The bulk export worker (C35): its errors alarm. */
+  readonly exportWorker?: ServiceFunction;
+  /** Export slices given up on after every retry. */
+  readonly exportDeadLetters?: sqs.IQueue;
   /**
    * An address subscribed to the alarm topic.
    * @default - no subscription; subscribe to the `AlarmTopicArn` output yourself
@@ -121,5 +125,17 @@ export class Monitoring extends Construct {
       props.failureQueue.metricApproximateNumberOfMessagesVisible({ period, statistic: 'Maximum' }),
       'Stream records were given up on (notifications not sent or orphans not reaped): inspect and redrive the failure queue.',
     );
+    if (props.exportWorker)
+      alarm(
+        'ExportWorkerErrors',
+        props.exportWorker.fn.metricErrors({ period, statistic: 'Sum' }),
+        'The bulk export worker failed (C35); its slice is retried from the last checkpoint, then the job fails.',
+      );
+    if (props.exportDeadLetters)
+      alarm(
+        'ExportFailures',
+        props.exportDeadLetters.metricApproximateNumberOfMessagesVisible({ period, statistic: 'Maximum' }),
+        'An export job was given up on after every retry: its manifest reports the error; inspect the dead-letter queue.',
+      );
   }
 }

@@ -41,6 +41,12 @@ export const routeCapabilities: Record<string, Capability[]> = {
   delete: ['table:read', 'table:write'],
   // A new contentType on unchanged bytes copies the object (C19), by parts when it is large.
   patch: [...defaultCapabilities.write, 'bucket:multipart'],
+  // Bulk export (C35): the job and the tenant's lock are table items; the export files are
+  // granted on the `_exports/` prefix only, with the worker (infra/exports.ts).
+  'export-kickoff': ['table:read', 'table:write'],
+  'export-status': ['table:read'],
+  'export-cancel': ['table:read', 'table:write'],
+  'export-download': ['table:read'],
 };
 
 /** The capabilities of the function that serves the route `name`. */

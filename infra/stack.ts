@@ -5,6 +5,7 @@ import { publicBaseUrlFrom } from '../functions/config';
 import { type RouteDef, routes as routeTable } from '../functions/routes';
 import { Api } from './api';
 import { Events, type StreamConsumer } from './events';
+import { Exports } from './exports';
 import { Monitoring } from './monitoring';
 import { LogRetention } from './retention';
 import { Storage } from './storage';
@@ -70,6 +71,7 @@ export class FhirBinaryStack extends Stack {
   readonly storage: Storage;
   readonly api: Api;
   readonly events: Events;
+  readonly exports: Exports;
   readonly monitoring: Monitoring;
 
   constructor(scope: Construct, id: string, props: FhirBinaryStackProps) {
@@ -108,12 +110,15 @@ export class FhirBinaryStack extends Stack {
         key,
         principals: props.subscribers,
       });
+    this.exports = new Exports(this, 'Exports', { table, bucket, key, apiFunctions: this.api.functions });
     const consumers = [this.events.emitter, this.events.reaper].filter((f) => f !== undefined);
     this.monitoring = new Monitoring(this, 'Monitoring', {
       key,
       httpApi: this.api.httpApi,
-      functions: [...this.api.functions.values(), ...consumers],
+      functions: [...this.api.functions.values(), ...consumers, this.exports.worker],
       streamConsumers: consumers,
+      exportWorker: this.exports.worker,
+      exportDeadLetters: this.exports.deadLetterQueue,
       failureQueue: this.events.failureQueue,
       alarmEmail: props.alarmEmail,
     });

@@ -5,6 +5,7 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { TABLE } from '../functions/adapters/dynamo-schema';
+import { EXPORTS_PREFIX } from '../functions/adapters/s3-export-files';
 import { EVENTS_PREFIX } from '../functions/adapters/sns-publisher';
 import { bucketCorsRules } from './bucket-cors';
 
@@ -25,6 +26,12 @@ export interface StorageProps {
    * @default 14
    */
   readonly eventBodiesExpireAfterDays?: number;
+  /**
+   * Days bulk export files under `_exports/` are kept (C35); match EXPORT_RETENTION_SECONDS, after
+   * which the API already answers 404 for them.
+   * @default 2
+   */
+  readonly exportFilesExpireAfterDays?: number;
   /**
    * Days a deleted object's previous version is kept (versioning guards against accidental
    * deletes; committed objects are never overwritten, only orphans and event bodies are deleted).
@@ -174,6 +181,11 @@ export class Storage extends Construct {
           abortIncompleteMultipartUploadAfter: Duration.days(props.abortIncompleteUploadsAfterDays ?? 2),
         },
         { id: 'expire-event-bodies', prefix: EVENTS_PREFIX, expiration: Duration.days(eventsDays) },
+        {
+          id: 'expire-export-files',
+          prefix: EXPORTS_PREFIX,
+          expiration: Duration.days(props.exportFilesExpireAfterDays ?? 2),
+        },
         {
           id: 'expire-noncurrent-versions',
           noncurrentVersionExpiration: Duration.days(props.noncurrentVersionsExpireAfterDays ?? 30),

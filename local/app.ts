@@ -1,7 +1,9 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { handler as emitter } from '../functions/handlers/emitter';
+import { handler as exportWorker } from '../functions/handlers/export-worker';
 import { setLocalEnv } from './env';
+import { type ExportPoller, startExportPoller } from './export-poller';
 import { type Moto, startMoto } from './moto';
 import { provision } from './provision';
 import { createLocalServer } from './server';
@@ -57,6 +59,12 @@ export async function startLocalApp(o: LocalAppOptions = {}): Promise<LocalApp> 
     if (o.emitter ?? true) {
       poller = startStreamPoller({ handler: emitter, log: o.log });
     }
+    // C35: the export worker, driven from its queue as Lambda's SQS event source mapping would.
+    const exports: ExportPoller = startExportPoller({
+      handler: exportWorker,
+      queueUrl: process.env.EXPORT_QUEUE_URL!,
+      log: o.log,
+    });
     return {
       server,
       origin: `http://127.0.0.1:${port}`,
@@ -64,6 +72,7 @@ export async function startLocalApp(o: LocalAppOptions = {}): Promise<LocalApp> 
       async stop() {
         for (const t of timers) clearInterval(t);
         await poller?.stop();
+        await exports.stop();
         server.closeAllConnections();
         await new Promise<void>((r) => server.close(() => r()));
         await moto?.stop();

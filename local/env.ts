@@ -12,6 +12,7 @@ export function setLocalEnv(endpoint: string, r: LocalResources): void {
     BUCKET_NAME: r.bucketName,
     TOPIC_ARN: r.topicArn,
     TABLE_STREAM_ARN: r.tableStreamArn,
+    EXPORT_QUEUE_URL: r.exportQueueUrl,
     // The local "authorization server" is `npm run -s token` (no token endpoint): C27.
     SMART_ISSUER: process.env.SMART_ISSUER ?? DEV_ISSUER,
   });

@@ -11,6 +11,7 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { CreateTopicCommand } from '@aws-sdk/client-sns';
+import { CreateQueueCommand } from '@aws-sdk/client-sqs';
 import { createTableInput, TABLE } from '../functions/adapters/dynamo-schema';
 import { loadConfig } from '../functions/config';
 import { type Components, wire } from '../functions/wiring';
@@ -21,12 +22,15 @@ export interface LocalResources {
   bucketName: string;
   topicArn: string;
   tableStreamArn: string;
+  /** Queue of the bulk export worker (C35). */
+  exportQueueUrl: string;
 }
 
 export const LOCAL_NAMES = {
   tableName: 'fhir-binary',
   bucketName: 'fhir-binary-local',
   topicName: 'fhir-binary-events',
+  exportQueueName: 'fhir-binary-export',
 };
 
 /** Origins allowed to PUT upload parts from a browser (C28); comma-separated ALLOWED_ORIGINS. */
@@ -79,7 +83,19 @@ export async function provision(endpoint: string, region = 'us-east-1'): Promise
     }),
   );
   const topic = await sns.send(new CreateTopicCommand({ Name: topicName }));
-  return { tableName, bucketName, topicArn: topic.TopicArn!, tableStreamArn };
+  const exportQueueUrl = await provisionExportQueue(endpoint, LOCAL_NAMES.exportQueueName, region);
+  return { tableName, bucketName, topicArn: topic.TopicArn!, tableStreamArn, exportQueueUrl };
+}
+
+/** Creates (or finds) a queue for the export worker; returns its URL. */
+export async function provisionExportQueue(
+  endpoint: string,
+  name: string,
+  region = 'us-east-1',
+): Promise<string> {
+  const { sqs } = localWiring(endpoint, region);
+  const out = await sqs.send(new CreateQueueCommand({ QueueName: name }));
+  return out.QueueUrl!;
 }
 
 /**

@@ -257,6 +257,7 @@ export class DynamoVersionQueries implements VersionQueries {
     const last = kept[kept.length - 1];
     return {
       records: kept.map((m) => m.h),
+      positions: kept.map((m) => m.position),
       next: rest.length > page.limit && last ? last.position : undefined,
       examined: heads.length,
       total: matches.length,
@@ -329,6 +330,7 @@ export class DynamoVersionQueries implements VersionQueries {
     const last = kept[kept.length - 1];
     return {
       records: kept.map(recordFromItem),
+      positions: kept.map(position),
       next: more && last ? position(last) : undefined,
       examined,
       ...(consumed !== undefined ? { consumedCapacity: consumed } : {}),

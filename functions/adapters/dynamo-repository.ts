@@ -7,6 +7,7 @@ import {
   paginateQuery,
   TransactWriteCommand,
 } from '@aws-sdk/lib-dynamodb';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { BlobIntent, CommitOptions, VersionRecord, VersionRepository } from '../core/ports';
 import { VersionConflictError } from '../core/ports';
 import { headItem, intentItem, keys, recordFromItem, VERSION_PREFIX, versionItem } from './dynamo-schema';
@@ -59,7 +60,15 @@ export class DynamoVersionRepository implements VersionRepository {
                 ConditionExpression: 'attribute_not_exists(pk)',
               },
             },
-            { Put: { TableName: this.table, Item: headItem(record), ...head } },
+            {
+              Put: {
+                TableName: this.table,
+                Item: headItem(record),
+                ...head,
+                // A lost race returns the winning head, so the retry need not read it again.
+                ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+              },
+            },
             ...(intentKey
               ? [
                   {
@@ -81,7 +90,8 @@ export class DynamoVersionRepository implements VersionRepository {
           reasons.length === 0 ||
           reasons.some((r) => r.Code === 'ConditionalCheckFailed' || r.Code === 'TransactionConflict')
         ) {
-          throw new VersionConflictError();
+          const won = reasons[1]?.Code === 'ConditionalCheckFailed' ? reasons[1].Item : undefined;
+          throw new VersionConflictError(won ? recordFromItem(unmarshall(won)) : undefined);
         }
       }
       if ((e as Error).name === 'TransactionConflictException') throw new VersionConflictError();

@@ -16,6 +16,8 @@ import type { UploadSession } from '../core/upload-ports';
  * - intent of staged bytes: pk `I#{blobKey}`, sk `I`, ttl        — consumed by the commit
  * - `$upload` session:      pk `U#{uploadId}`, sk `U`, ttl
  * - stream checkpoint:      pk `CHECKPOINT#{consumer}#{shardId}`, sk `CHECKPOINT` (local only)
+ * - bulk export job:        pk `X#{org}#{jobId}`, sk `X`, ttl   — progress checkpoint (C35)
+ * - a tenant's export lock: pk `XL#{org}`, sk `XL`, ttl         — one running export per tenant
  * - idempotency record:     pk `K#{org}`, sk `binary#{hash of the Idempotency-Key}`, ttl — Powertools'
  *                           idempotency layout (status, data, validation) per tenant (C41)
  * GSI `byTenant` (tpk = org, tsk = `{lastUpdated}#{id}#{vid:10}`) on version items: type history.
@@ -79,6 +81,8 @@ export const VERSION_PREFIX = 'V#';
 const INTENT_PREFIX = 'I#';
 const UPLOAD_PREFIX = 'U#';
 const CHECKPOINT_PREFIX = 'CHECKPOINT#';
+const EXPORT_JOB_PREFIX = 'X#';
+const EXPORT_LOCK_PREFIX = 'XL#';
 const IDEMPOTENCY_PREFIX = 'K#';
 
 const pad = (vid: number) => String(vid).padStart(10, '0');
@@ -101,6 +105,8 @@ export const keys = {
     pk: `${CHECKPOINT_PREFIX}${consumer}#${shardId}`,
     sk: 'CHECKPOINT',
   }),
+  exportJob: (org: string, jobId: string) => ({ pk: `${EXPORT_JOB_PREFIX}${org}#${jobId}`, sk: 'X' }),
+  exportLock: (org: string) => ({ pk: `${EXPORT_LOCK_PREFIX}${org}`, sk: 'XL' }),
   /** `byTenant` sort key of a version. */
   tenantHistory: (r: Pick<VersionRecord, 'lastUpdated' | 'id' | 'vid'>) =>
     `${r.lastUpdated}#${r.id}#${pad(r.vid)}`,

@@ -3,6 +3,35 @@ import { requireMediaType } from './media';
 import { badRequest, tooLong } from './outcome';
 import type { VersionRecord } from './ports';
 
+/**
+ * Decoded data over this many bytes is left out of notifications (C33) and bulk export files
+ * (C35) with the data-absent-reason extension; exactly this many bytes are still embedded.
+ */
+export const MAX_EMBEDDED_DATA_BYTES = 10 * 1024 * 1024;
+
+/**
+ * The data to embed in a version's FHIR JSON where it travels beyond the API (notifications,
+ * export files): 'absent' over MAX_EMBEDDED_DATA_BYTES, decided from the stored size alone so
+ * those bytes are never read; smaller data is read and checked against the stored size, so a
+ * truncated read fails instead of travelling.
+ */
+export async function loadVersionData(
+  record: VersionRecord,
+  loadBytes: (blobKey: string) => Promise<Uint8Array>,
+): Promise<Uint8Array | 'absent' | undefined> {
+  if (record.size > MAX_EMBEDDED_DATA_BYTES) return 'absent';
+  if (record.size === 0) return undefined;
+  if (record.blobKey === undefined)
+    throw new Error(`Binary/${record.id}/_history/${record.vid} has ${record.size} bytes but no blob key`);
+  const data = await loadBytes(record.blobKey);
+  if (data.length !== record.size) {
+    throw new Error(
+      `Binary/${record.id}/_history/${record.vid}: read ${data.length} bytes, stored size is ${record.size}`,
+    );
+  }
+  return data;
+}
+
 export const DATA_ABSENT_URL = 'http://hl7.org/fhir/StructureDefinition/data-absent-reason';
 
 /** The data-absent-reason extension used wherever data is left out (C31). */
@@ -39,11 +68,11 @@ const ABSOLUTE_REFERENCE = /^[A-Za-z][A-Za-z0-9+.-]*:[A-Za-z0-9._~:/?#[\]@!$&'()
  * C39: `securityContext.reference` (FHIR JSON, X-Security-Context, `$upload`) must be a FHIR
  * literal reference; anything else (CR/LF, non-ASCII, spaces, `#id`) → 400.
  */
+export const isReference = (value: string): boolean =>
+  value.length <= MAX_REFERENCE_LENGTH && (RELATIVE_REFERENCE.test(value) || ABSOLUTE_REFERENCE.test(value));
+
 export function requireReference(value: string, what: string): string {
-  if (
-    value.length > MAX_REFERENCE_LENGTH ||
-    !(RELATIVE_REFERENCE.test(value) || ABSOLUTE_REFERENCE.test(value))
-  )
+  if (!isReference(value))
     throw badRequest(
       `${what} is not a FHIR reference: use Type/id (e.g. "Patient/123"), Type/id/_history/vid, ` +
         `or an absolute URI of US-ASCII characters, at most ${MAX_REFERENCE_LENGTH} characters.`,

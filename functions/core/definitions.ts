@@ -39,6 +39,21 @@ const param = (
  * an entry here (test/integration/conformance.test.ts fails otherwise); nothing else.
  */
 export const OPERATIONS: Record<string, OperationSpec> = {
+  validate: {
+    title: 'Binary $validate',
+    description:
+      'Checks a Binary (application/fhir+json, or a Parameters resource with a "resource" part) as a ' +
+      'create would, and stores nothing. Answers 200 with an OperationOutcome: information when the ' +
+      'Binary would be accepted, else the error the create would have given.',
+    type: true,
+    instance: false,
+    affectsState: false,
+    base: 'http://hl7.org/fhir/OperationDefinition/Resource-validate',
+    parameter: [
+      param('in', 'resource', 'Resource', 1, 'The Binary to validate.'),
+      param('out', 'return', 'OperationOutcome', 1, 'The outcome of the validation.'),
+    ],
+  },
   upload: {
     title: 'Binary $upload: presigned multipart upload',
     description:
@@ -68,6 +83,42 @@ export const OPERATIONS: Record<string, OperationSpec> = {
       param('out', 'status', 'uri', 1, 'Status URL of the upload (resume).'),
       param('out', 'complete', 'uri', 1, 'URL to POST to when every part is uploaded.'),
       param('out', 'abort', 'uri', 1, 'URL to DELETE to abandon the upload.'),
+    ],
+  },
+  export: {
+    title: "Binary $export: bulk export of the tenant's Binaries",
+    description:
+      'Asynchronous bulk export after the FHIR Bulk Data Access IG v2 (docs/API.md C35): GET or POST ' +
+      '[base]/Binary/$export with Prefer: respond-async answers 202 with Content-Location of a status ' +
+      'URL [base]/Binary/$export/{jobId} (202 with X-Progress while running, then 200 with the ' +
+      'manifest; DELETE cancels). Files are ndjson of current Binaries, fetched with $export-download.',
+    type: true,
+    instance: false,
+    affectsState: false,
+    base: 'http://hl7.org/fhir/uv/bulkdata/OperationDefinition/export',
+    parameter: [
+      param(
+        'in',
+        '_outputFormat',
+        'string',
+        0,
+        'application/fhir+ndjson (default), application/ndjson or ndjson.',
+      ),
+      param('in', '_since', 'instant', 0, 'Only Binaries last updated at or after this instant.'),
+      param('in', '_type', 'string', 0, 'Binary (the only type exported).'),
+    ],
+  },
+  'export-download': {
+    title: 'Binary $export-download: one file of a finished export',
+    description:
+      'GET [base]/Binary/{fileId}/$export-download answers one output file of a finished bulk export ' +
+      'of the same tenant as application/fhir+ndjson (a 307 to a presigned URL over 4 MiB), the same ' +
+      'bytes every time, until the export expires (docs/API.md C35).',
+    type: false,
+    instance: true,
+    affectsState: false,
+    parameter: [
+      param('out', 'return', 'Binary', 1, 'The ndjson file (the HTTP body; not a Parameters resource).'),
     ],
   },
 };

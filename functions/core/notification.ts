@@ -1,8 +1,8 @@
-import { toFhir } from './binary';
+import { loadVersionData, MAX_EMBEDDED_DATA_BYTES, toFhir } from './binary';
 import type { VersionRecord } from './ports';
 
 /** C33: decoded data over this many bytes is left out of notifications; exactly this is kept. */
-export const NOTIFICATION_MAX_DATA_BYTES = 10 * 1024 * 1024;
+export const NOTIFICATION_MAX_DATA_BYTES = MAX_EMBEDDED_DATA_BYTES;
 
 /** C32 `action` values (the Google Cloud Healthcare notification vocabulary). */
 export type NotificationAction = 'CreateResource' | 'UpdateResource' | 'PatchResource' | 'DeleteResource';
@@ -94,19 +94,6 @@ export async function buildNotification(
   };
   if (nameOnly) return { attributes, body: `Binary/${record.id}` };
 
-  let data: Uint8Array | 'absent' | undefined;
-  if (record.size > NOTIFICATION_MAX_DATA_BYTES) {
-    data = 'absent';
-  } else if (record.size > 0) {
-    if (record.blobKey === undefined) {
-      throw new Error(`Binary/${record.id}/_history/${record.vid} has ${record.size} bytes but no blob key`);
-    }
-    data = await loadBytes(record.blobKey);
-    if (data.length !== record.size) {
-      throw new Error(
-        `Binary/${record.id}/_history/${record.vid}: read ${data.length} bytes, stored size is ${record.size}`,
-      );
-    }
-  }
+  const data = await loadVersionData(record, loadBytes);
   return { attributes, body: JSON.stringify(toFhir(record, data)) };
 }

@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { type BinaryContent, binaryFromFhir, binaryFromRaw, toFhir } from './binary';
+import { type BinaryContent, binaryFromFhir, binaryFromRaw, isReference, toFhir } from './binary';
 import { ifMatchVid, notModified, parseRange, versionHeaders } from './conditional';
 import { existingMatch, ifNoneExistCriteria } from './conditional-create';
 import { parseVid, requireId } from './ids';
-import { parseFhirBody, requireJsonFormat, wantsFhirJson } from './media';
+import { isMediaType, parseFhirBody, requireJsonFormat, wantsFhirJson } from './media';
 import { badRequest, gone, notFound, OperationOutcomeError, unprocessable } from './outcome';
 import type { CoreDeps, VersionRecord, WriteMethod } from './ports';
 import type { QueryDeps } from './queries';
@@ -155,13 +155,19 @@ async function respondWithVersion(
 
   const rawHeaders: Record<string, string> = {
     ...headers,
-    'Content-Type': record.contentType ?? 'application/octet-stream',
+    // Versions stored before C39 may hold a type or reference no header can carry: serve them
+    // as opaque bytes rather than fail every read.
+    'Content-Type':
+      record.contentType !== undefined && isMediaType(record.contentType)
+        ? record.contentType
+        : 'application/octet-stream',
     'Content-Disposition': 'attachment',
     'X-Content-Type-Options': 'nosniff',
     'Content-Security-Policy': 'sandbox',
     'Accept-Ranges': 'bytes',
   };
-  if (record.securityContext !== undefined) rawHeaders['X-Security-Context'] = record.securityContext;
+  if (record.securityContext !== undefined && isReference(record.securityContext))
+    rawHeaders['X-Security-Context'] = record.securityContext;
 
   if (record.size > maxInlineBytes) {
     const url = await deps.blobs.presignGet(record.blobKey!, presignGetSeconds);

@@ -17,7 +17,8 @@ export type IssueCode =
   | 'processing'
   | 'exception'
   | 'transient'
-  | 'informational';
+  | 'informational'
+  | 'throttled';
 
 /**
  * The one error type of the core: an HTTP status and an OperationOutcome issue (C7).

@@ -35,7 +35,10 @@ export interface VersionRecord {
 
 /** Thrown by `commit` when the expected current version is no longer current. */
 export class VersionConflictError extends Error {
-  constructor() {
+  constructor(
+    /** The head that won, when the store reports it (saves a read before the retry). */
+    readonly current?: VersionRecord,
+  ) {
     super('version conflict');
     this.name = 'VersionConflictError';
   }

@@ -52,6 +52,8 @@ export interface QueryPage {
   records: VersionRecord[];
   /** Position of the last record when more records may follow, else undefined. */
   next?: string;
+  /** The position of each record (same order), to continue after any of them. */
+  positions?: string[];
   /** Index items the store examined to answer (DynamoDB ScannedCount): the cost of the query. */
   examined: number;
   /** Read capacity the store reports having consumed, when it reports it. */

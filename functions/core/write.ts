@@ -152,8 +152,11 @@ const MAX_BACKOFF_MS = 250;
  */
 export async function commitVersion(deps: CoreDeps, req: CommitRequest): Promise<VersionRecord | undefined> {
   const now = deps.now ?? (() => new Date());
+  /** The head a lost race reported, read again only when the store did not say. */
+  let winner: VersionRecord | undefined;
   for (let attempt = 1; ; attempt++) {
-    const head = await deps.repo.current(req.org, req.id);
+    const head = winner ?? (await deps.repo.current(req.org, req.id));
+    winner = undefined;
     checkIfMatch(req.ifMatch, head);
     if (req.mustBeNew && head) throw conflict(`Binary/${req.id} already exists.`);
     if (req.content === undefined && (head === undefined || head.deleted)) return undefined;
@@ -186,6 +189,7 @@ export async function commitVersion(deps: CoreDeps, req: CommitRequest): Promise
       return record;
     } catch (e) {
       if (!(e instanceof VersionConflictError)) throw e;
+      winner = e.current;
       if (req.ifMatch !== undefined) {
         throw preconditionFailed(
           `If-Match W/"${req.ifMatch}" lost a race with a concurrent write: read the resource again and retry.`,

@@ -3,7 +3,7 @@ import type { Context } from 'aws-lambda';
 import { type Access, authorize } from '../core/auth';
 import { requireId } from '../core/ids';
 import { FHIR_JSON_CONTENT_TYPE } from '../core/media';
-import { OperationOutcomeError, operationOutcome, tooLong, unauthorized } from '../core/outcome';
+import { OperationOutcomeError, operationOutcome, tooLong, unauthorized, unavailable } from '../core/outcome';
 import type { FhirRequest, FhirResponse } from '../core/request';
 import { directBodyOverLimit, MAX_FHIR_DATA_BYTES } from '../limits';
 import { logger } from '../logger';
@@ -55,7 +55,17 @@ export function fhirHandler(
   const idempotent = routes.some((r) => r.name === operation && r.idempotent === true);
   // Per-invocation facts for the audit line, keyed by the event object middy passes around.
   const state = new WeakMap<HttpEvent, State>();
-  return middy<HttpEvent, HttpResult, Error, Context>()
+  return middy<HttpEvent, HttpResult, Error, Context>({
+    // Just before the function's timeout, answer 503 + Retry-After rather than middy's 500. The
+    // core refuses to start a commit with less than commitReserveMs left (C7), so this fires
+    // only when a single storage call outlasts that reserve.
+    timeoutEarlyInMillis: 500,
+    timeoutEarlyResponse: () => {
+      throw unavailable(
+        'The request ran out of time before it could be answered. A write cut off this late may have been stored: read the resource before sending it again.',
+      );
+    },
+  })
     .use({
       before: (request) => {
         const s: State = { started: Date.now() };

@@ -48,7 +48,9 @@ beforeAll(() => {
 
 /** Every function of the stack: API functions and the stream consumers present. */
 const allFunctions = () =>
-  [...stack.api.functions.values(), stack.events.reaper, stack.events.emitter].filter((f) => f !== undefined);
+  [...stack.api.functions.values(), stack.events.reaper, stack.events.emitter, stack.exports.worker].filter(
+    (f) => f !== undefined,
+  );
 
 const fnOf = (name: string) => {
   const f = stack.api.functions.get(name);
@@ -169,8 +171,8 @@ describe('functions', () => {
   const names = [...new Set(routes.map((r) => r.name)), defaultRoute.name];
   const consumers = STREAM_CONSUMERS.filter(consumerPresent);
 
-  test('one function per route name (HEAD and GET share one), plus the stream consumers present', () => {
-    template.resourceCountIs('AWS::Lambda::Function', names.length + consumers.length);
+  test('one function per route name (HEAD and GET share one), plus the stream consumers present and the export worker', () => {
+    template.resourceCountIs('AWS::Lambda::Function', names.length + consumers.length + 1);
     expect([...stack.api.functions.keys()].sort()).toEqual([...names].sort());
     expect(stack.events.reaper).toBeDefined();
     expect(stack.events.emitter !== undefined).toBe(consumers.some((c) => c.name === 'emitter'));
@@ -342,7 +344,7 @@ describe('storage', () => {
     ]);
   });
 
-  test('both buckets, both topics and the failure queue refuse requests without TLS', () => {
+  test('both buckets, both topics and the three queues refuse requests without TLS', () => {
     const denyInsecure = Match.arrayWith([
       Match.objectLike({
         Effect: 'Deny',
@@ -352,7 +354,7 @@ describe('storage', () => {
     for (const [type, count] of [
       ['AWS::S3::BucketPolicy', 2],
       ['AWS::SNS::TopicPolicy', 2],
-      ['AWS::SQS::QueuePolicy', 1],
+      ['AWS::SQS::QueuePolicy', 3],
     ] as const) {
       const found = template.findResources(type, {
         Properties: { PolicyDocument: { Statement: denyInsecure } },
@@ -402,10 +404,58 @@ describe('events and alarms', () => {
     const metric = (name: string) => alarms.filter((a) => a.MetricName === name);
     expect(metric('5xx')).toHaveLength(1);
     expect(metric('Throttles')).toHaveLength(
-      stack.api.functions.size + STREAM_CONSUMERS.filter(consumerPresent).length,
+      stack.api.functions.size + STREAM_CONSUMERS.filter(consumerPresent).length + 1,
     );
-    expect(metric('Errors').length).toBeGreaterThanOrEqual(1);
-    expect(metric('ApproximateNumberOfMessagesVisible')).toHaveLength(1);
+    expect(metric('Errors').length).toBeGreaterThanOrEqual(2);
+    expect(metric('ApproximateNumberOfMessagesVisible')).toHaveLength(2);
+  });
+});
+
+describe('bulk export (C35)', () => {
+  const EXPORT_OBJECTS = '/_exports/*';
+  const objectGrants = (f: Parameters<typeof statementsOf>[1]) =>
+    statementsOf(template, f).filter((st) => st.actions.some((a) => a.startsWith('s3:')));
+
+  test('C35: the worker runs 15 minutes from its queue, one message at a time, item failures reported', () => {
+    const worker = template.findResources('AWS::Lambda::Function')[logicalIdOf(stack.exports.worker.fn)]!;
+    expect(worker.Properties.Timeout).toBe(900);
+    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      FunctionName: { Ref: logicalIdOf(stack.exports.worker.fn) },
+      BatchSize: 1,
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+    });
+    const queue = template.findResources('AWS::SQS::Queue')[logicalIdOf(stack.exports.queue)]!;
+    expect(queue.Properties.VisibilityTimeout).toBeGreaterThan(900);
+    expect(queue.Properties.RedrivePolicy.maxReceiveCount).toBe(3);
+  });
+
+  test('C35: export files expire under _exports/ by lifecycle rule', () => {
+    template.hasResourceProperties('AWS::S3::Bucket', {
+      LifecycleConfiguration: {
+        Rules: Match.arrayWith([
+          Match.objectLike({ Id: 'expire-export-files', Prefix: '_exports/', ExpirationInDays: 2 }),
+        ]),
+      },
+    });
+  });
+
+  test('C35: least privilege: object grants of the export routes and worker name only _exports/', () => {
+    for (const f of [stack.exports.worker, fnOf('export-cancel'), fnOf('export-download')]) {
+      const grants = objectGrants(f).filter((st) => !st.actions.every((a) => a === 's3:GetObject'));
+      for (const g of grants)
+        expect(g.resource).toContain(g.actions.includes('s3:ListBucket') ? 'Arn' : EXPORT_OBJECTS);
+    }
+    expect([...actionsOf(template, fnOf('export-download'))].filter((a) => a.startsWith('s3:'))).toEqual([
+      's3:GetObject',
+    ]);
+    for (const g of objectGrants(fnOf('export-download'))) expect(g.resource).toContain(EXPORT_OBJECTS);
+    expect([...actionsOf(template, fnOf('export-status'))].some((a) => a.startsWith('s3:'))).toBe(false);
+    const kickoff = actionsOf(template, fnOf('export-kickoff'));
+    expect(kickoff.has('sqs:SendMessage')).toBe(true);
+    expect([...kickoff].some((a) => a.startsWith('s3:'))).toBe(false);
+    const worker = actionsOf(template, stack.exports.worker);
+    for (const a of ['s3:PutObject', 's3:AbortMultipartUpload', 'sqs:SendMessage', 'sqs:ReceiveMessage'])
+      expect(worker.has(a)).toBe(true);
   });
 });
 

@@ -1,9 +1,9 @@
 import type { DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
+import type { ReceivedNotification, Subscriber } from '../../clients/subscriber';
 import { makeSnsClient, SnsPublisher } from '../../functions/adapters/sns-publisher';
 import type { Notification, NotificationPublisher } from '../../functions/core/notification';
 import { makeEmitter } from '../../functions/handlers/emitter';
 import { appDeps } from '../../functions/wiring';
-import type { ReceivedNotification, Subscriber } from '../../clients/subscriber';
 import { receiveUntil, startTenantEmitter, subscribeTopic } from '../support/events';
 import { startServer, type TestServer } from '../support/server';
 

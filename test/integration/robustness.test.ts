@@ -5,6 +5,8 @@
 import type { Binary, Bundle } from 'fhir/r4';
 import { MAX_JSON_DEPTH } from '../../functions/core/json';
 import { MAX_EXCLUSIONS, MAX_LANGUAGES } from '../../functions/core/search-params';
+import { commitVersion } from '../../functions/core/write';
+import { appDeps } from '../../functions/wiring';
 import { b64, createRaw, expectOutcome } from '../support/fhir';
 import { startServer, type TestServer } from '../support/server';
 
@@ -118,6 +120,30 @@ describe('#13 item 1 (C39): media types and references are validated on every wr
     expect(raw.headers.get('content-type')).toBe('multipart/mixed; boundary="a b"; charset=utf-8');
     expect(raw.headers.get('x-security-context')).toBe('https://ehr.example.org/fhir/Patient/123/_history/2');
   });
+});
+
+test('C39: a version stored before validation with CR/LF in contentType and reference still reads (as octet-stream)', async () => {
+  const id = `legacy-${Math.random().toString(36).slice(2, 8)}`;
+  await commitVersion(appDeps(), {
+    org: s.org,
+    id,
+    method: 'PUT',
+    content: () => ({
+      resource: {
+        resourceType: 'Binary',
+        contentType: 'text/html\r\nSet-Cookie: a=b',
+        securityContext: { reference: 'Patient/1\r\nX: y' },
+      },
+      size: 0,
+    }),
+  });
+  for (const method of ['GET', 'HEAD']) {
+    const res = await s.fetch(`/Binary/${id}`, { method });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toBe('application/octet-stream');
+    expect(res.headers.get('x-security-context')).toBeNull();
+    expect(res.headers.get('set-cookie')).toBeNull();
+  }
 });
 
 describe('#13 item 2 (C39): bounded JSON', () => {

@@ -12,8 +12,8 @@ import {
 import { DATA_ABSENT } from '../../functions/core/binary';
 import {
   buildNotification,
-  nextBatch,
   NOTIFICATION_MAX_DATA_BYTES,
+  nextBatch,
   notificationAction,
 } from '../../functions/core/notification';
 import type { VersionRecord } from '../../functions/core/ports';
