@@ -1,5 +1,6 @@
 // `npm run bench`: runs each benchmark in turn; add yours to the list.
 const benches: { name: string; load: () => Promise<{ run(): Promise<void> }> }[] = [
+  { name: 'api', load: () => import('./api') },
   { name: 'upload', load: () => import('./upload') },
   { name: 'emitter', load: () => import('./emitter') },
 ];

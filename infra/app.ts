@@ -34,6 +34,7 @@ export function propsFromContext(app: App): FhirBinaryStackProps {
     allowedOrigins: list(ctx('allowedOrigins')),
     alarmEmail: ctx('alarmEmail'),
     publicBaseUrl: ctx('publicBaseUrl'),
+    subscribers: list(ctx('subscribers')),
     tokenEndpoint: ctx('tokenEndpoint'),
     jwksUri: ctx('jwksUri'),
     logRetention: ctx('logRetentionDays') === undefined ? undefined : retentionDays(ctx('logRetentionDays')!),

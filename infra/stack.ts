@@ -9,6 +9,7 @@ import { Exports } from './exports';
 import { Monitoring } from './monitoring';
 import { LogRetention } from './retention';
 import { Storage } from './storage';
+import { Subscribers } from './subscribers';
 
 export interface FhirBinaryStackProps extends StackProps {
   /** Issuer (`iss`) of the JWTs the API accepts (context `issuer`). */
@@ -46,6 +47,12 @@ export interface FhirBinaryStackProps extends StackProps {
   readonly tokenEndpoint?: string;
   /** JWKS of the authorization server (context `jwksUri`), for the SMART configuration. */
   readonly jwksUri?: string;
+  /**
+   * Subscribers in other accounts (context `subscribers`, comma-separated): AWS account ids or
+   * IAM principal ARNs allowed to subscribe to the topic and read offloaded bodies (C34).
+   * @default - only this account
+   */
+  readonly subscribers?: string[];
   /**
    * Retention of every log group: the functions' logs (audit lines, C38) and the API access log
    * (context `logRetentionDays`, one of CloudWatch Logs' values, e.g. 2192 for six years).
@@ -96,6 +103,13 @@ export class FhirBinaryStack extends Stack {
       key,
       consumers: props.streamConsumers,
     });
+    if (props.subscribers?.length)
+      new Subscribers(this, 'Subscribers', {
+        topic: this.events.topic,
+        bucket,
+        key,
+        principals: props.subscribers,
+      });
     this.exports = new Exports(this, 'Exports', { table, bucket, key, apiFunctions: this.api.functions });
     const consumers = [this.events.emitter, this.events.reaper].filter((f) => f !== undefined);
     this.monitoring = new Monitoring(this, 'Monitoring', {

@@ -15,6 +15,8 @@ export interface LocalApp {
   /** `http://127.0.0.1:PORT` */
   origin: string;
   endpoint: string;
+  /** The emulator's process id when this app started it (the benchmark watches its memory). */
+  motoPid?: number;
   stop(): Promise<void>;
 }
 
@@ -69,6 +71,7 @@ export async function startLocalApp(o: LocalAppOptions = {}): Promise<LocalApp> 
       server,
       origin: `http://127.0.0.1:${port}`,
       endpoint,
+      ...(moto ? { motoPid: moto.pid } : {}),
       async stop() {
         for (const t of timers) clearInterval(t);
         await poller?.stop();

@@ -108,6 +108,31 @@ const OPERATIONS: Record<string, { summary: string; rules: string; ok: Record<st
     },
   },
   'upload-abort': { summary: 'Abort an upload', rules: 'C30', ok: { '204': 'Aborted' } },
+  validate: {
+    summary: 'Validate a Binary without storing it',
+    rules: 'C27',
+    ok: { '200': 'An OperationOutcome: the issues found, if any' },
+  },
+  'export-kickoff': {
+    summary: 'Start a bulk export of the organization’s Binaries (Prefer: respond-async)',
+    rules: 'C35',
+    ok: { '202': 'Accepted: Content-Location is the status URL' },
+  },
+  'export-status': {
+    summary: 'Status of a bulk export: progress, or the manifest when done',
+    rules: 'C35',
+    ok: { '200': 'The manifest', '202': 'Still running: X-Progress, Retry-After' },
+  },
+  'export-cancel': {
+    summary: 'Cancel a bulk export and delete its files',
+    rules: 'C35',
+    ok: { '202': 'Cancelled' },
+  },
+  'export-download': {
+    summary: 'Download one file of a bulk export (ndjson)',
+    rules: 'C35',
+    ok: { '200': 'The file as application/fhir+ndjson', '307': 'Large file: a presigned URL' },
+  },
 };
 
 const fhirJson = (schema: Json = { $ref: '#/components/schemas/Resource' }) => ({
@@ -220,6 +245,7 @@ export function openApiDocument(): Json {
     tags: [
       { name: 'Binary', description: 'FHIR REST interactions on Binary' },
       { name: '$upload', description: 'Presigned multipart uploads straight to S3' },
+      { name: '$export', description: 'Bulk export of an organization’s Binaries (FHIR Bulk Data)' },
       { name: 'conformance', description: 'What the server supports; no token needed' },
     ],
     paths,

@@ -112,6 +112,9 @@ export class SnsPublisher implements NotificationPublisher {
           Key: key,
           Body: n.body,
           ContentType: n.attributes.payloadType === 'FullResource' ? 'application/fhir+json' : 'text/plain',
+          // Without the bucket key the object's KMS encryption context is its own ARN, which the
+          // key policy grants subscribers decryption of (infra/subscribers.ts, C34).
+          BucketKeyEnabled: false,
         }),
       );
       message = JSON.stringify([PAYLOAD_POINTER_CLASS, { s3BucketName: this.bucket, s3Key: key }]);

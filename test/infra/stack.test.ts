@@ -22,6 +22,8 @@ import {
 
 const BASE = '/organizations/{organizationId}/fhir/4';
 const ORIGIN = 'https://app.example.com';
+const SUBSCRIBER_ACCOUNT = '111122223333';
+const SUBSCRIBER_ROLE = 'arn:aws:iam::444455556666:role/notifications';
 
 let app: App;
 let stack: FhirBinaryStack;
@@ -34,6 +36,7 @@ beforeAll(() => {
     issuer: 'https://issuer.example.com/',
     audience: 'fhir-binary-test',
     allowedOrigins: [ORIGIN],
+    subscribers: [SUBSCRIBER_ACCOUNT, SUBSCRIBER_ROLE],
   });
   try {
     // The cdk-nag packs run here: any unacknowledged finding makes synthesis throw.
@@ -520,6 +523,41 @@ describe('#14: the stack in production', () => {
       });
     expect(new Set(env(configured))).toEqual(new Set(['https://api.example.org/binary']));
     expect(new Set(env(template))).toEqual(new Set([undefined]));
+  });
+
+  test('#14.2 (C34): subscribers may subscribe, read _events/* and decrypt only via S3 for _events/ objects', () => {
+    const principals = Match.arrayWith([
+      SUBSCRIBER_ROLE,
+      { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, `:iam::${SUBSCRIBER_ACCOUNT}:root`]] },
+    ]);
+    const statement = (extra: Record<string, unknown>) =>
+      Match.arrayWith([Match.objectLike({ Effect: 'Allow', Principal: { AWS: principals }, ...extra })]);
+    template.hasResourceProperties('AWS::SNS::TopicPolicy', {
+      Topics: [{ Ref: logicalIdOf(stack.events.topic) }],
+      PolicyDocument: { Statement: statement({ Action: 'sns:Subscribe' }) },
+    });
+    template.hasResourceProperties('AWS::S3::BucketPolicy', {
+      Bucket: { Ref: logicalIdOf(stack.storage.bucket) },
+      PolicyDocument: {
+        Statement: statement({
+          Action: 's3:GetObject',
+          Resource: {
+            'Fn::Join': ['', [{ 'Fn::GetAtt': [logicalIdOf(stack.storage.bucket), 'Arn'] }, '/_events/*']],
+          },
+        }),
+      },
+    });
+    template.hasResourceProperties('AWS::KMS::Key', {
+      KeyPolicy: {
+        Statement: statement({
+          Action: 'kms:Decrypt',
+          Condition: {
+            StringEquals: { 'kms:ViaService': Match.anyValue() },
+            ArnLike: { 'kms:EncryptionContext:aws:s3:arn': Match.anyValue() },
+          },
+        }),
+      },
+    });
   });
 
   test('#14.4: the emitter reads batches of 100 with parallelization 10 and reports item failures', () => {
