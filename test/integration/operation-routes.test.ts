@@ -36,7 +36,7 @@ test('C40: another segment where an operation is routed gets what the $default r
     ['POST', '/Binary/abc/$uploads', 501], // an operation this server does not offer
     ['GET', '/Binary/$download/u1', 501],
     ['DELETE', '/Binary/x/u1', 404],
-    ['POST', '/Binary/$export/u1/complete', 501],
+    ['POST', '/Binary/$export/u1/complete', 404], // $export is offered; this sub-path is not
   ] as const) {
     const res = await s.fetch(path, {
       method,
