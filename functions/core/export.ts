@@ -33,8 +33,6 @@ const UNSUPPORTED_PARAMETERS = new Set(['_elements', '_typeFilter', 'patient', '
 export const EXPORT_LOCK_SECONDS = 3600;
 /** Seconds a client is asked to wait between status polls, and after a refused kick-off. */
 const RETRY_AFTER_SECONDS = { poll: 2, busy: 60 };
-/** Files up to this size are answered inline by `$export-download`; larger ones redirect to S3. */
-const INLINE_DOWNLOAD_BYTES = 4 * 1024 * 1024;
 const ERRORS_FILE = 'errors';
 
 const FHIR_INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?(?:Z|[+-]\d{2}:\d{2})$/;
@@ -110,7 +108,7 @@ export async function exportKickoff(req: FhirRequest, deps: ExportOperationDeps)
   if (accept !== undefined && !/(^|[,\s])(application\/fhir\+json|application\/json|\*\/\*)/i.test(accept))
     throw badRequest('$export answers with application/fhir+json: send Accept: application/fhir+json.');
   const params = kickoffParameters(req);
-  const now = (deps.now ?? (() => new Date()))();
+  const now = clock(deps);
   const org = req.params.organizationId!;
   const jobId = (deps.newId ?? (() => crypto.randomUUID()))();
   const job: ExportJob = {
@@ -157,7 +155,7 @@ function requestUrl(req: FhirRequest): string {
 
 async function liveJob(req: FhirRequest, deps: ExportOperationDeps, jobId: string): Promise<ExportJob> {
   const job = isValidId(jobId) ? await deps.exportJobs.get(req.params.organizationId!, jobId) : undefined;
-  const now = (deps.now ?? (() => new Date()))().getTime() / 1000;
+  const now = clock(deps).getTime() / 1000;
   if (!job || job.expiresAt <= now)
     throw notFound(`No export ${jobId} in this organization (it may have expired or been cancelled).`);
   return job;
@@ -223,7 +221,8 @@ export async function exportDownload(req: FhirRequest, deps: ExportOperationDeps
   const size = await deps.exportFiles.size(job.org, jobId, name);
   if (size === undefined) throw missing();
   const audit = { resourceId: id, bytes: size };
-  if (size > INLINE_DOWNLOAD_BYTES) {
+  // The same inline limit as raw reads (C19): larger files redirect to a presigned URL.
+  if (size > deps.config.maxInlineBytes) {
     const url = await deps.exportFiles.presignGet(job.org, jobId, name, deps.config.presignGetSeconds);
     return { status: 307, headers: { Location: url, 'Cache-Control': 'no-store' }, audit };
   }
@@ -356,7 +355,8 @@ class IndexWalk {
   }
 }
 
-const epochSeconds = (deps: CoreDeps) => Math.floor((deps.now ?? (() => new Date()))().getTime() / 1000);
+const clock = (deps: CoreDeps) => (deps.now ?? (() => new Date()))();
+const epochSeconds = (deps: CoreDeps) => Math.floor(clock(deps).getTime() / 1000);
 
 /** The ndjson line of one current version: data inline up to 10 MiB, else the C31 extension. */
 async function ndjsonLine(record: VersionRecord, deps: CoreDeps): Promise<string> {
