@@ -6,7 +6,6 @@
  * and no write intent is left behind, so nothing can have been notified either (C32 notifies
  * committed versions only)). FUZZ_RUNS / FUZZ_HTTP_RUNS / FUZZ_SEED override the defaults.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import type { APIGatewayProxyEventV2WithJWTAuthorizer, Context } from 'aws-lambda';
 import fc from 'fast-check';
 import { VERSION_PREFIX } from '../../functions/adapters/dynamo-schema';
@@ -14,12 +13,11 @@ import type { HttpResult } from '../../functions/http/event';
 import { defaultRoute } from '../../functions/routes';
 import { appDeps } from '../../functions/wiring';
 import { mintToken } from '../../local/dev-auth';
-import { freePort } from '../../local/moto';
-import { projectRoot } from '../../local/paths';
 import { decodePath, matchRoute } from '../../local/router';
 import { createRaw } from '../support/fhir';
 import { type FuzzRequest, fuzzClaims, fuzzRequest } from '../support/fuzz';
 import { isIntentItem, storedFor } from '../support/inspect';
+import { startNpm } from '../support/processes';
 import { startServer, type TestServer } from '../support/server';
 
 const SEED = Number(process.env.FUZZ_SEED ?? 13);
@@ -234,31 +232,11 @@ const sendable = (h: Record<string, string>) =>
   Object.fromEntries(Object.entries(h).map(([k, v]) => [k, v.replace(/[^\t\x20-\x7e\x80-\xff]/g, '')]));
 
 test(`#13 fuzz over HTTP against npm start (C3, C7, C40): ${HTTP_RUNS} random requests with random tokens, no 5xx, an OperationOutcome (or the gateway's own message) on every 4xx`, async () => {
-  const { AWS_ENDPOINT_URL: _e, TABLE_NAME: _t, TABLE_STREAM_ARN: _s, ...env } = process.env;
-  const port = await freePort();
-  const child: ChildProcess = spawn('npm', ['start'], {
-    cwd: projectRoot(),
-    env: { ...env, PORT: String(port) },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  child.stdout!.on('data', (d: Buffer) => {
-    out += d.toString();
-  });
-  child.stderr!.on('data', (d: Buffer) => {
-    out += d.toString();
-  });
-  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  const app = await startNpm();
   try {
-    const deadline = Date.now() + 90_000;
-    while (!/Ctrl-C stops/.test(out)) {
-      if (Date.now() > deadline || child.exitCode !== null)
-        throw new Error(`npm start did not come up:\n${out}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    const origin = `http://127.0.0.1:${port}`;
+    const { origin } = app;
     const org = 'demo';
-    const good = out.match(/^(eyJ[\w-]+\.[\w-]+\.[\w-]+)$/m)![1]!;
+    const good = app.token;
     const [, payload] = good.split('.');
     const tokens = [
       good,
@@ -309,7 +287,6 @@ test(`#13 fuzz over HTTP against npm start (C3, C7, C40): ${HTTP_RUNS} random re
     console.log(`fuzz over HTTP (npm start): seed ${SEED}, ${HTTP_RUNS} cases, ${JSON.stringify(byClass)}`);
     expect(byClass['5xx']).toBeUndefined();
   } finally {
-    child.kill('SIGTERM');
-    await exited;
+    await app.stop();
   }
 }, 240_000);

@@ -1,10 +1,10 @@
-import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { downloadFile, type Progress, uploadFile } from '../../clients/binary-transfer';
 import { freePort } from '../../local/moto';
+import { root, run } from '../support/processes';
 import { startServer, type TestServer } from '../support/server';
 
 const MiB = 1024 * 1024;
@@ -25,26 +25,11 @@ const cliLines = (stderr: string) =>
 
 const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 
-function runCli(
-  args: string[],
-  env: Record<string, string> = {},
-): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const root = join(__dirname, '..', '..');
-  return new Promise((resolve, reject) => {
-    // What `npm run binary` runs (without npm in between): node with the tsx loader.
-    const child = spawn(process.execPath, ['--import', 'tsx', 'clients/binary-cli.ts', ...args], {
-      cwd: root,
-      env: { ...process.env, PATH: `${join(root, 'node_modules', '.bin')}:${process.env.PATH}`, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
+/** What `npm run binary` runs (without npm in between): node with the tsx loader. */
+const runCli = (args: string[], env: Record<string, string> = {}) =>
+  run(process.execPath, ['--import', 'tsx', 'clients/binary-cli.ts', ...args], {
+    env: { ...process.env, PATH: `${join(root, 'node_modules', '.bin')}:${process.env.PATH}`, ...env },
   });
-}
 
 describe('C37 binary CLI', () => {
   test('C37/C29: an upload interrupted after one part resumes and uploads only the missing parts', async () => {
