@@ -94,7 +94,7 @@ export async function run(): Promise<Section[]> {
     // 2. Growth: latency of each interaction when the tenant holds 100, 1,000 and 10,000 Binaries.
     const points = QUICK ? [50, 500] : [100, 1_000, 10_000];
     const tiny = randomBytes(64);
-    const sample = QUICK ? 20 : 100;
+    const sample = QUICK ? 20 : 40;
     let held = 0;
     let someId = '';
     const growth: Record<string, number[]> = {
