@@ -88,11 +88,7 @@ export class S3BlobStore implements BlobStore {
     // Without a checksum (moto), a single PUT's ETag is the MD5 of what was stored: equal means
     // verified without another request; anything else is settled by the stored size.
     if (out.ETag?.replaceAll('"', '') === createHash('md5').update(bytes).digest('hex')) return;
-    await this.expectSize(key, bytes.length);
-  }
-
-  private async expectSize(key: string, size: number): Promise<void> {
-    return this.expectStored(key, size);
+    await this.expectStored(key, bytes.length);
   }
 
   /** The object under `key` has `size` bytes and, when S3 returns one, this SHA-256. */
@@ -172,7 +168,7 @@ export class S3BlobStore implements BlobStore {
         // `to` is new per copy: an object there is this copy's own, completed by a lost attempt.
         if (!isPreconditionFailed(e)) throw e;
       }
-      await this.expectSize(to, size);
+      await this.expectStored(to, size);
     } catch (e) {
       await this.s3
         .send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: to, UploadId }))

@@ -31,9 +31,9 @@ export function directSizeCheck(deps: CoreDeps): (bytes: number) => void {
   };
 }
 
-/** Per-version blob keys are random so racing writers never share one and retries reuse it. */
 /** Every object key of a resource's versions starts with this (the reaper checks it). */
 export const blobKeyPrefix = (org: string, id: string) => `${org}/Binary/${id}/`;
+/** Per-version blob keys are random so racing writers never share one and retries reuse it. */
 export const newBlobKey = (org: string, id: string) => `${blobKeyPrefix(org, id)}${randomUUID()}`;
 
 /**
