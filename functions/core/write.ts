@@ -144,7 +144,10 @@ export interface CommitRequest {
   method: WriteMethod;
   /** From If-Match (C21); undefined = last writer wins, retried until it commits. */
   ifMatch?: number;
-  /** POST with a server id: the resource must be new. */
+  /**
+   * POST with a server id: the resource must be new. The first attempt then commits without
+   * reading the head (the commit's condition on vid 0 settles it; a lost race reports the head).
+   */
   mustBeNew?: boolean;
   /**
    * The new content given the current version; called again on every retry (PATCH derives
@@ -167,7 +170,8 @@ export async function commitVersion(deps: CoreDeps, req: CommitRequest): Promise
   /** The head a lost race reported, read again only when the store did not say. */
   let winner: VersionRecord | undefined;
   for (let attempt = 1; ; attempt++) {
-    const head = winner ?? (await deps.repo.current(req.org, req.id));
+    const head =
+      winner ?? (attempt === 1 && req.mustBeNew ? undefined : await deps.repo.current(req.org, req.id));
     winner = undefined;
     checkIfMatch(req.ifMatch, head);
     if (req.mustBeNew && head) throw conflict(`Binary/${req.id} already exists.`);
