@@ -53,7 +53,7 @@ test('table key prefixes, index names and the TTL attribute are spelled only in 
 });
 
 test('the service key prefixes are spelled only where they are defined (SERVICE_KEY_PREFIX in ids.ts, EVENTS_PREFIX, EXPORTS_PREFIX)', () => {
-  const code = SERVICE.map((f) => [f, read(f).replace(/^\s*(\*|\/\/).*$/gm, '')] as const);
+  const code = SERVICE.map((f) => [f, read(f).replace(/^\s*(\*|\/\/|\/\*).*$/gm, '')] as const);
   const literal = code.filter(([, text]) => /['"`]_(events|exports)\//.test(text)).map(([f]) => f);
   expect(literal).toEqual([]);
   const defined = code.filter(([, text]) => /=\s*`\$\{SERVICE_KEY_PREFIX\}(events|exports)\/`/.test(text));
