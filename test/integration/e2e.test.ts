@@ -76,13 +76,16 @@ function auditLines(): { operation: string; status: number; answeredBy?: string 
     );
 }
 
-test('C38/C7: the suite reached every operation with a 2xx answer, and the server answered no request with a 5xx', () => {
+test('C38/C7: the suite reached every operation with a 2xx answer, and the server answered no request with a 5xx but the 501s of the contract', () => {
   const lines = auditLines();
   expect(lines.length).toBeGreaterThan(100);
   const succeeded = new Set(lines.filter((l) => l.status < 300).map((l) => l.operation));
   expect(operations.map((o) => o.name).filter((n) => !succeeded.has(n))).toEqual([]);
   expect(lines.some((l) => l.operation === 'fallback' && l.status === 501)).toBe(true);
-  expect(lines.filter((l) => l.status >= 500)).toEqual([]);
+  // 501 is the contract's answer for FHIR interactions not offered (C40); any other 5xx is a bug.
+  expect(lines.filter((l) => l.status >= 500 && !(l.status === 501 && l.operation === 'fallback'))).toEqual(
+    [],
+  );
 });
 
 describe('#14 item 10: npm run smoke is the same suite', () => {
