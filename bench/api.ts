@@ -1,81 +1,50 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { cpus, totalmem } from 'node:os';
-import { join } from 'node:path';
 import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { subscribe } from '../clients/subscriber';
 import { wiring } from '../functions/wiring';
 import { startLocalApp } from '../local/app';
 import { mintToken } from '../local/dev-auth';
-import { MOTO_VERSION } from '../local/moto';
-import { projectRoot } from '../local/paths';
+import { load, paired, type Row, rssPeak, type Section, times } from './report';
 
 /*
  * #11 item 5: the API's overhead as ratios against the same work done directly with the AWS SDK
- * on the same emulator, growth with table size, the 50-writer burst, and the cold-start proxy
- * (bundle size and import time). Writes bench/results.md. BENCH_QUICK=1 runs small counts (the
- * table then says so); timings depend on the machine's load, which the table records.
+ * on the same emulator, growth with table size and with one resource's history, and the
+ * 50-writer burst (5xx, emulator memory, notifications). BENCH_QUICK=1 runs small counts.
  */
 const QUICK = process.env.BENCH_QUICK === '1';
 const KiB = 1024;
 const MiB = 1024 * KiB;
-const rows: string[] = [];
-const row = (...cells: (string | number)[]) => rows.push(`| ${cells.join(' | ')} |`);
 
-const pct = (xs: number[], p: number) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? 0;
-};
-
-/** Runs `op` `count` times over `clients` concurrent loops; latencies in ms and ops/s. */
-async function load(count: number, clients: number, op: (i: number) => Promise<unknown>) {
-  const lat: number[] = [];
-  let next = 0;
-  const t0 = performance.now();
-  await Promise.all(
-    Array.from({ length: clients }, async () => {
-      for (let i = next++; i < count; i = next++) {
-        const t = performance.now();
-        await op(i);
-        lat.push(performance.now() - t);
-      }
-    }),
-  );
-  const secs = (performance.now() - t0) / 1000;
-  return { p50: pct(lat, 50), p99: pct(lat, 99), perSec: count / secs };
-}
-
-const motoRss = (pid: number | undefined): number => {
-  if (!pid) return 0;
-  try {
-    return Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
-  } catch {
-    return 0;
-  }
-};
-
-export async function run(): Promise<void> {
+export async function run(): Promise<Section[]> {
   const app = await startLocalApp({ port: 0, sweepMs: 0 });
   try {
     const org = `bench-${randomUUID().slice(0, 8)}`;
     const base = `${app.origin}/organizations/${org}/fhir/4`;
     const auth = { authorization: `Bearer ${await mintToken({ organizations: [org] })}` };
     const { clients, appConfig } = wiring();
-
-    const apiCreateRead = async (body: Uint8Array) => {
-      const c = await fetch(`${base}/Binary`, {
-        method: 'POST',
-        body: body as unknown as BodyInit,
-        headers: { ...auth, 'content-type': 'application/octet-stream' },
-      });
-      if (c.status !== 201) throw new Error(`create ${c.status}`);
-      const loc = c.headers.get('location')!;
-      const id = /Binary\/([^/]+)\/_history/.exec(loc)![1]!;
-      const r = await fetch(`${base}/Binary/${id}`, { headers: auth });
-      if (r.status !== 200) throw new Error(`read ${r.status}`);
-      await r.arrayBuffer();
+    const ok = async (r: Response, want: number, what: string) => {
+      if (r.status !== want) throw new Error(`${what}: ${r.status} ${await r.text()}`);
+      return r;
     };
-    const sdkCreateRead = async (body: Uint8Array) => {
+    const create = async (body: Uint8Array | string, type = 'application/octet-stream') => {
+      const c = await ok(
+        await fetch(`${base}/Binary`, {
+          method: 'POST',
+          body: body as unknown as BodyInit,
+          headers: { ...auth, 'content-type': type },
+        }),
+        201,
+        'create',
+      );
+      await c.arrayBuffer();
+      return /Binary\/([^/]+)\/_history/.exec(c.headers.get('location')!)![1]!;
+    };
+    const get = async (path: string) =>
+      (await ok(await fetch(`${base}/${path}`, { headers: auth }), 200, path)).arrayBuffer();
+
+    // 1. Create + read of one Binary: the API against the same calls made directly.
+    const direct = async (body: Uint8Array) => {
       const key = `${org}/direct/${randomUUID()}`;
       await clients.s3.send(new PutObjectCommand({ Bucket: appConfig.bucketName, Key: key, Body: body }));
       await clients.ddb.send(
@@ -87,10 +56,8 @@ export async function run(): Promise<void> {
       const o = await clients.s3.send(new GetObjectCommand({ Bucket: appConfig.bucketName, Key: key }));
       await o.Body!.transformToByteArray();
     };
-
-    row('measure', 'API', 'direct SDK', 'ratio', 'goal', 'met');
-    row('---', '---', '---', '---', '---', '---');
-    const results: Record<string, number> = {};
+    const overhead: Row[] = [];
+    const perSec: Record<string, number> = {};
     for (const [label, size, goal] of [
       ['1 KiB', KiB, 2],
       ['1 MiB', MiB, 1.3],
@@ -98,134 +65,166 @@ export async function run(): Promise<void> {
       const body = randomBytes(size);
       for (const c of [1, 8]) {
         const n = QUICK ? 20 : size === KiB ? 200 : 50;
-        const api = await load(n, c, () => apiCreateRead(body));
-        const sdk = await load(n, c, () => sdkCreateRead(body));
+        // API and direct calls alternate, so a change in the machine's load hits both alike;
+        // the API's throughput is measured alone.
+        const apiOp = async () => get(`Binary/${await create(body)}`);
+        const { a: api, b: sdk } = await paired(n, c, apiOp, () => direct(body));
+        const { perSec: apiPerSec } = await load(n, c, apiOp);
         const ratio = api.p50 / sdk.p50;
-        results[`${label}-${c}`] = api.perSec;
-        row(
-          `${label} create+read, ${c} client(s): p50 / p99 ms, ops/s`,
-          `${api.p50.toFixed(1)} / ${api.p99.toFixed(1)}, ${api.perSec.toFixed(1)}/s`,
-          `${sdk.p50.toFixed(1)} / ${sdk.p99.toFixed(1)}, ${sdk.perSec.toFixed(1)}/s`,
-          `${ratio.toFixed(2)}× (p50)`,
-          `≤ ${goal}×`,
-          ratio <= goal ? 'met' : 'missed',
-        );
+        perSec[`${label}-${c}`] = apiPerSec;
+        overhead.push({
+          measure: `${label} create+read, ${c} client(s): p50 / p99 ms`,
+          api: `${api.p50.toFixed(1)} / ${api.p99.toFixed(1)}, ${apiPerSec.toFixed(1)}/s alone`,
+          direct: `${sdk.p50.toFixed(1)} / ${sdk.p99.toFixed(1)}`,
+          ratio: `${times(ratio)} (p50)`,
+          goal: `≤ ${goal}×`,
+          met: ratio <= goal,
+        });
       }
     }
-    const scale = results['1 KiB-8']! / results['1 KiB-1']!;
-    row(
-      '1 KiB 8-client vs 1-client throughput',
-      '',
-      '',
-      `${scale.toFixed(2)}×`,
-      '≥ 2×',
-      scale >= 2 ? 'met' : 'missed',
-    );
+    const scale = perSec['1 KiB-8']! / perSec['1 KiB-1']!;
+    overhead.push({
+      measure: '1 KiB create+read throughput, 8 clients vs 1',
+      api: `${perSec['1 KiB-8']!.toFixed(1)} vs ${perSec['1 KiB-1']!.toFixed(1)}/s`,
+      ratio: times(scale),
+      goal: '≥ 2×',
+      met: scale >= 2,
+    });
 
-    // Growth: create latency when the tenant holds few resources vs many.
-    const small = QUICK ? 50 : 100;
-    const large = QUICK ? 500 : 10_000;
+    // 2. Growth: latency of each interaction when the tenant holds 100, 1,000 and 10,000 Binaries.
+    const points = QUICK ? [50, 500] : [100, 1_000, 10_000];
     const tiny = randomBytes(64);
-    const create = () =>
-      fetch(`${base}/Binary`, {
-        method: 'POST',
-        body: tiny,
+    const sample = QUICK ? 20 : 40;
+    let held = 0;
+    let someId = '';
+    const growth: Record<string, number[]> = {
+      create: [],
+      read: [],
+      'type history, first page': [],
+      'search, first page': [],
+    };
+    for (const n of points) {
+      await load(n - held, 4, async () => {
+        someId = await create(tiny, 'text/plain');
+      });
+      held = n;
+      growth.create!.push((await load(sample, 1, () => create(tiny, 'text/plain'))).p50);
+      held += sample;
+      growth.read!.push((await load(sample, 1, () => get(`Binary/${someId}`))).p50);
+      growth['type history, first page']!.push(
+        (await load(sample, 1, () => get('Binary/_history?_count=20'))).p50,
+      );
+      growth['search, first page']!.push((await load(sample, 1, () => get('Binary?_count=20'))).p50);
+    }
+    const growthRows: Row[] = Object.entries(growth).map(([what, p50s]) => {
+      const ratio = p50s.at(-1)! / p50s[0]!;
+      return {
+        measure: `${what}: p50 ms at ${points.map((p) => p.toLocaleString('en')).join(' / ')} resources`,
+        api: p50s.map((x) => x.toFixed(1)).join(' / '),
+        ratio: times(ratio),
+        ...(what === 'create' ? { goal: '≤ 1.2×', met: ratio <= 1.2 } : {}),
+      };
+    });
+    // One resource's history: update and instance history at 1 and 1,000 versions.
+    const versions = QUICK ? 100 : 1_000;
+    const hid = await create(tiny, 'text/plain');
+    const put = (i: number) =>
+      fetch(`${base}/Binary/${hid}`, {
+        method: 'PUT',
+        body: `v${i}`,
         headers: { ...auth, 'content-type': 'text/plain' },
-      }).then((r) => r.arrayBuffer());
-    const at = async () => (await load(QUICK ? 20 : 100, 1, create)).p50;
-    await load(small, 4, create);
-    const atSmall = await at();
-    await load(large - small, 4, create);
-    const atLarge = await at();
-    const growth = atLarge / atSmall;
-    row(
-      `create p50 at ${large} vs ${small} resources`,
-      `${atLarge.toFixed(1)} vs ${atSmall.toFixed(1)} ms`,
-      '',
-      `${growth.toFixed(2)}×`,
-      '≤ 1.2×',
-      growth <= 1.2 ? 'met' : 'missed',
+      }).then((r) => ok(r, 200, 'update').then((x) => x.arrayBuffer()));
+    const hist = () => get(`Binary/${hid}/_history?_count=20`);
+    const few = [(await load(sample / 2, 1, hist)).p50, (await load(sample / 2, 1, put)).p50];
+    await load(versions - sample, 1, put);
+    const many = [(await load(sample / 2, 1, hist)).p50, (await load(sample / 2, 1, put)).p50];
+    growthRows.push(
+      {
+        measure: `instance history, first page: p50 ms at ~${sample / 2} / ${versions.toLocaleString('en')} versions`,
+        api: `${few[0]!.toFixed(1)} / ${many[0]!.toFixed(1)}`,
+        ratio: times(many[0]! / few[0]!),
+      },
+      {
+        measure: `update: p50 ms at ~${sample / 2} / ${versions.toLocaleString('en')} versions`,
+        api: `${few[1]!.toFixed(1)} / ${many[1]!.toFixed(1)}`,
+        ratio: times(many[1]! / few[1]!),
+      },
     );
 
-    // 50 concurrent writers to one id: 5xx answers and emulator memory.
+    // 3. 50 concurrent writers to one id: 5xx answers, emulator memory, and every committed
+    // version notified exactly once (the local stream poller → SNS → an SQS subscriber).
+    const sub = await subscribe({
+      endpoint: process.env.AWS_ENDPOINT_URL,
+      topicArn: appConfig.topicArn!,
+      org,
+      name: 'bench-burst',
+    });
     const id = randomUUID();
-    const rssBefore = motoRss(app.motoPid);
-    let peak = rssBefore;
-    const sampler = setInterval(() => {
-      peak = Math.max(peak, motoRss(app.motoPid));
-    }, 100);
+    const peak = rssPeak(app.motoPid, 100);
+    const rssBefore = peak.stop();
+    const during = rssPeak(app.motoPid, 100);
     const statuses: number[] = [];
-    for (let burst = 0; burst < (QUICK ? 1 : 4); burst++) {
+    const bursts = QUICK ? 1 : 4;
+    for (let burst = 0; burst < bursts; burst++) {
       const rs = await Promise.all(
         Array.from({ length: 50 }, (_, i) =>
           fetch(`${base}/Binary/${id}`, {
             method: 'PUT',
             body: `w${i}`,
             headers: { ...auth, 'content-type': 'text/plain' },
-          }).then((r) => r.status),
+          }).then(async (r) => {
+            await r.arrayBuffer();
+            return r.status;
+          }),
         ),
       );
       statuses.push(...rs);
     }
-    clearInterval(sampler);
-    const fivexx = statuses.filter((s) => s >= 500);
-    row(
-      `50 writers to one id × ${QUICK ? 1 : 4} bursts: 5xx (503 = refused before commit, retryable)`,
-      `${fivexx.length} (${fivexx.filter((s) => s === 503).length} × 503)`,
-      '',
-      '',
-      '0 × 500',
-      fivexx.some((s) => s !== 503) ? 'missed' : fivexx.length ? 'met for 500s; 503s seen' : 'met',
-    );
-    row(
-      'emulator RSS before / peak during bursts',
-      `${rssBefore.toFixed(0)} / ${peak.toFixed(0)} MiB`,
-      '',
-      '',
-      'bounded',
-      '',
-    );
-
-    // Cold-start proxy: each synthesized bundle's size and import time in a fresh Node process.
-    const out = join(projectRoot(), 'cdk.out');
-    if (existsSync(out)) {
-      const { spawnSync } = await import('node:child_process');
-      for (const d of readdirSync(out).filter((n) => n.startsWith('asset.'))) {
-        const file = join(out, d, 'index.js');
-        if (!existsSync(file)) continue;
-        const size = statSync(file).size;
-        const t = spawnSync(process.execPath, [
-          '-e',
-          `const t=performance.now();require(${JSON.stringify(file)});console.log(performance.now()-t)`,
-        ]);
-        const ms = Number(String(t.stdout).trim());
-        const ok = size <= 1_000_000 && ms <= 150;
-        row(
-          `bundle ${d.slice(6, 18)}: size, import`,
-          `${(size / 1024).toFixed(0)} KiB, ${ms.toFixed(0)} ms`,
-          '',
-          '',
-          '≤ 1 MB, ≤ 150 ms',
-          ok ? 'met' : 'missed',
-        );
-      }
-    } else {
-      row('bundles', 'run `npm run synth` first', '', '', '≤ 1 MB, ≤ 150 ms', 'not measured');
+    const rssPeakMiB = during.stop();
+    const committed = statuses.filter((s) => s === 200 || s === 201).length;
+    const seen = new Map<string, number>();
+    for (let idle = 0; idle < 3 && [...seen.keys()].length < committed; ) {
+      const got = await sub.receive(2);
+      if (got.length === 0) idle++;
+      for (const n of got)
+        if (n.attributes.resourceId === id)
+          seen.set(n.attributes.versionId!, (seen.get(n.attributes.versionId!) ?? 0) + 1);
     }
+    await sub.close();
+    const missing = Array.from({ length: committed }, (_, i) => String(i + 1)).filter(
+      (v) => !seen.has(v),
+    ).length;
+    const duplicated = [...seen.values()].filter((c) => c > 1).length;
+    const fivexx = statuses.filter((s) => s >= 500);
+    const burstRows: Row[] = [
+      {
+        measure: `50 writers to one id × ${bursts}: answers`,
+        api: `${committed} committed, ${statuses.length - committed - fivexx.length} 4xx, ${fivexx.length} 5xx`,
+        goal: '0 × 5xx',
+        met: fivexx.length === 0,
+      },
+      {
+        measure: 'notifications for the committed versions',
+        api: `${seen.size} of ${committed} versions, ${missing} missing, ${duplicated} duplicated`,
+        goal: '0 lost, 0 skipped',
+        met: missing === 0,
+      },
+      {
+        measure: 'emulator RSS before / peak during the bursts',
+        api: `${rssBefore.toFixed(0)} / ${rssPeakMiB.toFixed(0)} MiB`,
+        goal: 'bounded',
+      },
+    ];
+
+    return [
+      {
+        title: 'API overhead: create + read through the API vs the same calls with the AWS SDK',
+        rows: overhead,
+      },
+      { title: 'Growth with table size and history length (one tenant)', rows: growthRows },
+      { title: '50 concurrent writers to one id', rows: burstRows },
+    ];
   } finally {
     await app.stop();
   }
-  const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 1024 ** 3).toFixed(0)} GiB RAM, load average at start ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}`;
-  const text = [
-    '# Benchmark results',
-    '',
-    `Run ${new Date().toISOString()}${QUICK ? ' with BENCH_QUICK=1 (small counts: indicative only)' : ''}.`,
-    `Machine: ${machine}. Node ${process.version}, moto ${MOTO_VERSION}.`,
-    'API = the local server (same handlers as Lambda) over HTTP; direct SDK = PutObject + PutItem, GetItem + GetObject on the same emulator.',
-    '',
-    ...rows,
-    '',
-  ].join('\n');
-  writeFileSync(join(projectRoot(), 'bench', 'results.md'), text);
-  console.log(text);
 }

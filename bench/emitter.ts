@@ -13,6 +13,7 @@ import { EMITTER_BATCH_SIZE } from '../infra/events';
 import { setLocalEnv } from '../local/env';
 import { startMoto } from '../local/moto';
 import { provision } from '../local/provision';
+import { type Row, type Section, times } from './report';
 
 /**
  * #14 item 4: notifications per second of the emitter on moto, before (one record at a time, one
@@ -58,7 +59,7 @@ function records(org: string, blobKey: string): DynamoDBRecord[] {
 const chunks = <T>(xs: T[], n: number) =>
   Array.from({ length: Math.ceil(xs.length / n) }, (_, i) => xs.slice(i * n, (i + 1) * n));
 
-export async function run(): Promise<void> {
+export async function run(): Promise<Section> {
   const moto = await startMoto();
   try {
     setLocalEnv(moto.endpoint, await provision(moto.endpoint));
@@ -117,7 +118,8 @@ export async function run(): Promise<void> {
         parallel: 10,
       },
     ];
-    const rates: number[] = [];
+    const rows: Row[] = [];
+    let before = 0;
     for (const [i, m] of modes.entries()) {
       const batches = chunks(records(`bench${i}`, blobKey), EMITTER_BATCH_SIZE);
       snsRequests = 0;
@@ -131,15 +133,16 @@ export async function run(): Promise<void> {
       const got = await delivered();
       if (got !== N) throw new Error(`${m.name}: ${got} of ${N} notifications reached the subscriber`);
       await sqs.send(new PurgeQueueCommand({ QueueUrl: sub.queueUrl }));
-      rates.push(N / s);
-      console.log(
-        `${m.name.padEnd(32)} ${N} notifications in ${s.toFixed(2)} s: ${(N / s).toFixed(0)}/s, ${snsRequests} SNS requests`,
-      );
+      const rate = N / s;
+      if (i === 0) before = rate;
+      rows.push({
+        measure: `emitter, ${m.name}: ${N} notifications`,
+        api: `${rate.toFixed(0)}/s, ${snsRequests} SNS requests, all delivered`,
+        ...(i > 0 ? { ratio: `${times(rate / before)} vs one at a time` } : {}),
+      });
     }
-    console.log(
-      `ratio PublishBatch / Publish: ${(rates[1]! / rates[0]!).toFixed(1)}×; with parallelization 10: ${(rates[2]! / rates[0]!).toFixed(1)}×`,
-    );
     await sub.close();
+    return { title: 'Notifications: emitter throughput on the emulator (#14 item 4)', rows };
   } finally {
     await moto.stop();
   }

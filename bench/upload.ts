@@ -1,23 +1,27 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createHash, randomFillSync } from 'node:crypto';
-import { closeSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, createReadStream, mkdtempSync, openSync, readSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { Upload } from '@aws-sdk/lib-storage';
 import { uploadFile } from '../clients/binary-transfer';
 import { mintToken } from '../local/dev-auth';
 import { stopProcess } from '../local/moto';
 import { projectRoot } from '../local/paths';
+import { rssPeak, type Section, times } from './report';
 
 /**
- * C28–C30/C19/C37 at size: a 300 MiB file through the CLI reads back byte-identical through the
- * 307, a Range read of its last KiB is right, and the server's RSS while a 1 GiB upload
- * completes (with sha256 verification, the only step that reads the bytes) stays flat.
+ * #11 item 5, C28–C30/C19: a 256 MiB `$upload` (start, presigned part PUTs, completion) and its
+ * 307 read-back against the same bytes sent with the SDK's multipart Upload and read with
+ * GetObject on the same emulator; the API process's peak RSS for 256 MiB and 1 GiB (it must not
+ * grow with the object). The read-back and a Range read are checked byte for byte.
  */
 const MiB = 1024 * 1024;
+const QUICK = process.env.BENCH_QUICK === '1';
 const root = projectRoot();
 const bin = join(root, 'node_modules', '.bin');
-const env = { ...process.env, PATH: `${bin}:${process.env.PATH}` };
 
 function makeFile(path: string, size: number): string {
   const fd = openSync(path, 'w');
@@ -33,152 +37,158 @@ function makeFile(path: string, size: number): string {
   return hash.digest('hex');
 }
 
-const rssKiB = (pid: number) =>
-  Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
+/** The local service in its own process, so its memory is measured apart from the client's. */
+interface Server {
+  child: ChildProcess;
+  origin: string;
+  pid: number;
+  endpoint: string;
+  bucket: string;
+}
 
-async function startServer(): Promise<{ child: ChildProcess; origin: string; pid: number }> {
+async function startServer(): Promise<Server> {
+  // Its own emulator: not the one an earlier benchmark in this process pointed the environment at.
+  const {
+    AWS_ENDPOINT_URL: _e,
+    TABLE_NAME: _t,
+    BUCKET_NAME: _b,
+    TOPIC_ARN: _a,
+    TABLE_STREAM_ARN: _s,
+    EXPORT_QUEUE_URL: _q,
+    ...env
+  } = process.env;
   const child = spawn(join(bin, 'tsx'), ['bench/upload-server.ts'], {
     cwd: root,
-    env: { ...env, POWERTOOLS_LOG_LEVEL: 'SILENT' },
+    env: { ...env, PATH: `${bin}:${process.env.PATH}`, POWERTOOLS_LOG_LEVEL: 'SILENT' },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const line = await new Promise<string>((resolve, reject) => {
     createInterface({ input: child.stdout! }).once('line', resolve);
     child.once('exit', (c) => reject(new Error(`bench server exited ${c}`)));
   });
-  return { child, ...(JSON.parse(line) as { origin: string; pid: number }) };
+  return { child, ...(JSON.parse(line) as Omit<Server, 'child'>) };
 }
 
-function run(cmd: string, args: string[]): Promise<{ code: number | null; stdout: string; ms: number }> {
-  const t = Date.now();
-  return new Promise((resolve, reject) => {
-    const c = spawn(cmd, args, { cwd: root, env, stdio: ['ignore', 'pipe', 'inherit'] });
-    let stdout = '';
-    c.stdout.on('data', (d) => (stdout += d));
-    c.on('error', reject);
-    c.on('close', (code) => resolve({ code, stdout, ms: Date.now() - t }));
-  });
-}
-
-async function sha256Of(stream: AsyncIterable<Uint8Array>): Promise<{ hex: string; bytes: number }> {
+async function sha256Of(stream: AsyncIterable<Uint8Array>): Promise<string> {
   const h = createHash('sha256');
-  let bytes = 0;
-  for await (const c of stream) {
-    h.update(c);
-    bytes += c.length;
-  }
-  return { hex: h.digest('hex'), bytes };
+  for await (const c of stream) h.update(c);
+  return h.digest('hex');
 }
 
-export async function runBench(): Promise<void> {
+export async function run(): Promise<Section> {
   const dir = mkdtempSync(join(tmpdir(), 'bench-upload-'));
   const server = await startServer();
   try {
     const org = 'bench';
     const base = `${server.origin}/organizations/${org}/fhir/4`;
     const token = await mintToken({ organizations: [org] });
+    const size = (QUICK ? 64 : 256) * MiB;
+    const file = join(dir, 'f.bin');
+    const sha = makeFile(file, size);
 
-    // 1. 300 MiB through the CLI, read back through the 307.
-    const f300 = join(dir, 'f300.bin');
-    const sha300 = makeFile(f300, 300 * MiB);
-    const up = await run(join(bin, 'tsx'), [
-      'clients/binary-cli.ts',
-      'upload',
-      f300,
-      '--base',
-      base,
-      '--token',
-      token,
-    ]);
-    if (up.code !== 0) throw new Error(`CLI upload failed (${up.code})`);
-    const location = up.stdout.trim();
-    const id = /Binary\/([^/]+)\/_history/.exec(location)![1]!;
-    console.log(
-      `300 MiB CLI upload (incl. local sha256 + server verification): ${(up.ms / 1000).toFixed(1)} s`,
+    /** `$upload` + 307 read-back; returns seconds and the API process's peak RSS. */
+    const viaApi = async (path: string, bytes: number, want?: string, verify = true) => {
+      const peak = rssPeak(server.pid, 20);
+      const t = performance.now();
+      const res = await uploadFile({
+        base,
+        token,
+        file: path,
+        stateDir: join(dir, 'state'),
+        concurrency: 4,
+        sha256: verify,
+      });
+      const id = /Binary\/([^/]+)\/_history/.exec(res.location)![1]!;
+      const r = await fetch(`${base}/Binary/${id}`, {
+        headers: { authorization: `Bearer ${token}` },
+        redirect: 'manual',
+      });
+      if (r.status !== 307) throw new Error(`expected 307, got ${r.status}`);
+      const url = r.headers.get('location')!;
+      const back = await sha256Of((await fetch(url)).body as unknown as AsyncIterable<Uint8Array>);
+      const secs = (performance.now() - t) / 1000;
+      const rss = peak.stop();
+      if (want && back !== want) throw new Error('the read-back differs from the uploaded file');
+      return { secs, rss, url, mibps: bytes / MiB / secs };
+    };
+    const api = await viaApi(file, size, sha);
+    // Without a declared sha256 the service does not read the object back to verify it (C30).
+    const plain = await viaApi(file, size, sha, false);
+    // C19 Range through the presigned URL: the last KiB.
+    const tail = Buffer.from(
+      await (await fetch(api.url, { headers: { range: 'bytes=-1024' } })).arrayBuffer(),
     );
-    const r = await fetch(`${base}/Binary/${id}`, {
-      headers: { authorization: `Bearer ${token}` },
-      redirect: 'manual',
-    });
-    if (r.status !== 307) throw new Error(`expected 307, got ${r.status}`);
-    const url = r.headers.get('location')!;
-    const t = Date.now();
-    const back = await sha256Of((await fetch(url)).body as unknown as AsyncIterable<Uint8Array>);
-    console.log(
-      `307 read-back: ${back.bytes} bytes in ${((Date.now() - t) / 1000).toFixed(1)} s, sha256 ${back.hex === sha300 ? 'IDENTICAL' : 'DIFFERENT'}`,
-    );
-    if (back.hex !== sha300) throw new Error('read-back differs');
-    const tail = Buffer.from(await (await fetch(url, { headers: { range: 'bytes=-1024' } })).arrayBuffer());
-    const fd = openSync(f300, 'r');
     const want = Buffer.alloc(1024);
-    readSync(fd, want, 0, 1024, 300 * MiB - 1024);
+    const fd = openSync(file, 'r');
+    readSync(fd, want, 0, 1024, size - 1024);
     closeSync(fd);
-    console.log(`Range bytes=-1024: ${tail.equals(want) ? 'RIGHT' : 'WRONG'}`);
-    if (!tail.equals(want)) throw new Error('range read differs');
-    rmSync(f300);
+    if (!tail.equals(want)) throw new Error('Range bytes=-1024 differs');
 
-    // 2. 1 GiB: server RSS while the upload completes (sha256 declared, so it streams the object).
-    const f1g = join(dir, 'f1g.bin');
-    makeFile(f1g, 1024 * MiB);
-    const before = rssKiB(server.pid);
-    let peakUpload = before;
-    let peakComplete = 0;
-    let completing = false;
-    let completeStarted = 0;
-    const sampler = setInterval(() => {
-      const v = rssKiB(server.pid);
-      if (completing) peakComplete = Math.max(peakComplete, v);
-      else peakUpload = Math.max(peakUpload, v);
-    }, 20);
-    const parts = Math.ceil((1024 * MiB) / (8 * MiB));
-    let stored = 0;
-    const t1 = Date.now();
-    const res = await uploadFile({
-      base,
-      token,
-      file: f1g,
-      stateDir: join(dir, 'state'),
-      onPart: () => {
-        if (++stored === parts) {
-          completing = true;
-          completeStarted = Date.now();
-        }
-      },
+    // The same bytes with the SDK: multipart Upload (8 MiB parts, 4 at once, as the client does).
+    const s3 = new S3Client({
+      endpoint: server.endpoint,
+      forcePathStyle: true,
+      region: process.env.AWS_REGION ?? 'us-east-1',
+      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
     });
-    const completeMs = Date.now() - completeStarted;
-    clearInterval(sampler);
-    console.log(`1 GiB upload: ${((Date.now() - t1) / 1000).toFixed(1)} s total, ${res.location}`);
-    console.log(
-      `1 GiB completion (list parts, assemble, verify sha256 by streaming 1 GiB, commit): ${(completeMs / 1000).toFixed(1)} s` +
-        '',
-    );
-    console.log(
-      `server RSS: ${(before / 1024).toFixed(0)} MiB before, peak ${(peakUpload / 1024).toFixed(0)} MiB while parts were PUT, ` +
-        `peak ${(peakComplete / 1024).toFixed(0)} MiB during completion`,
-    );
-    // The same without a declared sha256: the difference is what verification costs.
-    let stored2 = 0;
-    let t2 = 0;
-    await uploadFile({
-      base,
-      token,
-      file: f1g,
-      sha256: false,
-      stateDir: join(dir, 'state'),
-      onPart: () => {
-        if (++stored2 === parts) t2 = Date.now();
-      },
-    });
-    const plainMs = Date.now() - t2;
-    console.log(
-      `1 GiB completion without sha256: ${(plainMs / 1000).toFixed(1)} s → verifying 1 GiB cost ${((completeMs - plainMs) / 1000).toFixed(1)} s ` +
-        `(${((1024 / Math.max(1, completeMs - plainMs)) * 1000).toFixed(0)} MiB/s streamed from moto and hashed)`,
-    );
-    rmSync(f1g);
+    const t = performance.now();
+    const key = `direct/${Date.now()}`;
+    await new Upload({
+      client: s3,
+      params: { Bucket: server.bucket, Key: key, Body: createReadStream(file) },
+      partSize: 8 * MiB,
+      queueSize: 4,
+    }).done();
+    const o = await s3.send(new GetObjectCommand({ Bucket: server.bucket, Key: key }));
+    if ((await sha256Of(o.Body as AsyncIterable<Uint8Array>)) !== sha)
+      throw new Error('SDK read-back differs');
+    const sdkSecs = (performance.now() - t) / 1000;
+    const sdkMibps = size / MiB / sdkSecs;
+    const ratio = api.mibps / sdkMibps;
+    const plainRatio = plain.mibps / sdkMibps;
+
+    // Memory against size: the same through the API at 4× the size.
+    const big = join(dir, 'big.bin');
+    const bigSize = size * 4;
+    makeFile(big, bigSize);
+    rmSync(file);
+    const large = await viaApi(big, bigSize);
+    rmSync(big);
+    const mem = large.rss / api.rss;
+    const mib = (b: number) => `${(b / MiB).toFixed(0)} MiB`;
+    return {
+      title: '`$upload` and the 307 read-back vs SDK multipart Upload + GetObject',
+      rows: [
+        {
+          measure: `${mib(size)}: upload (sha256 declared and verified) + read-back, seconds and MiB/s`,
+          api: `${api.secs.toFixed(1)} s, ${api.mibps.toFixed(0)} MiB/s`,
+          direct: `${sdkSecs.toFixed(1)} s, ${sdkMibps.toFixed(0)} MiB/s`,
+          ratio: `${times(ratio)} (throughput)`,
+          goal: '≥ 0.9×',
+          met: ratio >= 0.9,
+        },
+        {
+          measure: `${mib(size)}: upload (no sha256) + read-back, seconds and MiB/s`,
+          api: `${plain.secs.toFixed(1)} s, ${plain.mibps.toFixed(0)} MiB/s`,
+          direct: `${sdkSecs.toFixed(1)} s, ${sdkMibps.toFixed(0)} MiB/s`,
+          ratio: `${times(plainRatio)} (throughput)`,
+          goal: '≥ 0.9×',
+          met: plainRatio >= 0.9,
+        },
+        {
+          measure: `API process peak RSS: ${mib(size)} vs ${mib(bigSize)}`,
+          api: `${api.rss.toFixed(0)} vs ${large.rss.toFixed(0)} MiB (${mib(bigSize)} in ${large.secs.toFixed(1)} s)`,
+          ratio: times(mem),
+          goal: 'flat in size (≤ 1.2×)',
+          met: mem <= 1.2,
+        },
+      ],
+      notes: [
+        'The API side is what `npm run -s binary -- upload` does (clients/binary-transfer.ts, 8 MiB parts, 4 at once): with sha256, the client hashes the file and the completion reads the whole object once more to verify it (C30); then presigned part PUTs, completion, the 307 and reading the object back. The SDK side is lib-storage Upload (same part size and concurrency) + GetObject. Both read-backs and a Range bytes=-1024 were checked against the file.',
+      ],
+    };
   } finally {
     await stopProcess(server.child);
     rmSync(dir, { recursive: true, force: true });
   }
 }
-
-export { runBench as run };
