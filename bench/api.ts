@@ -2,7 +2,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { subscribe } from '../clients/subscriber';
-import { wiring } from '../functions/wiring';
+import { resetWiring, wiring } from '../functions/wiring';
 import { startLocalApp } from '../local/app';
 import { mintToken } from '../local/dev-auth';
 import { load, paired, type Row, rssPeak, type Section, times } from './report';
@@ -16,46 +16,65 @@ const QUICK = process.env.BENCH_QUICK === '1';
 const KiB = 1024;
 const MiB = 1024 * KiB;
 
-export async function run(): Promise<Section[]> {
-  const app = await startLocalApp({ port: 0, sweepMs: 0 });
-  try {
-    const org = `bench-${randomUUID().slice(0, 8)}`;
-    const base = `${app.origin}/organizations/${org}/fhir/4`;
-    const auth = { authorization: `Bearer ${await mintToken({ organizations: [org] })}` };
-    const { clients, appConfig } = wiring();
-    const ok = async (r: Response, want: number, what: string) => {
-      if (r.status !== want) throw new Error(`${what}: ${r.status} ${await r.text()}`);
-      return r;
-    };
-    const create = async (body: Uint8Array | string, type = 'application/octet-stream') => {
-      const c = await ok(
-        await fetch(`${base}/Binary`, {
-          method: 'POST',
-          body: body as unknown as BodyInit,
-          headers: { ...auth, 'content-type': type },
-        }),
-        201,
-        'create',
-      );
-      await c.arrayBuffer();
-      return /Binary\/([^/]+)\/_history/.exec(c.headers.get('location')!)![1]!;
-    };
-    const get = async (path: string) =>
-      (await ok(await fetch(`${base}/${path}`, { headers: auth }), 200, path)).arrayBuffer();
+/** A fresh local app (its own emulator) and the calls the benchmarks make through it. */
+async function session(emitter: boolean) {
+  // Without an endpoint the local app starts its own emulator, not an earlier one's.
+  // The composition root is built from the environment on first use: none may outlive its emulator.
+  delete process.env.AWS_ENDPOINT_URL;
+  resetWiring();
+  const app = await startLocalApp({ port: 0, sweepMs: 0, emitter });
+  const org = `bench-${randomUUID().slice(0, 8)}`;
+  const base = `${app.origin}/organizations/${org}/fhir/4`;
+  const auth = { authorization: `Bearer ${await mintToken({ organizations: [org] })}` };
+  const { clients, appConfig } = wiring();
+  const ok = async (r: Response, want: number, what: string) => {
+    if (r.status !== want) throw new Error(`${what}: ${r.status} ${await r.text()}`);
+    return r;
+  };
+  const create = async (body: Uint8Array | string, type = 'application/octet-stream') => {
+    const c = await ok(
+      await fetch(`${base}/Binary`, {
+        method: 'POST',
+        body: body as unknown as BodyInit,
+        headers: { ...auth, 'content-type': type },
+      }),
+      201,
+      'create',
+    );
+    await c.arrayBuffer();
+    return /Binary\/([^/]+)\/_history/.exec(c.headers.get('location')!)![1]!;
+  };
+  const get = async (path: string) =>
+    (await ok(await fetch(`${base}/${path}`, { headers: auth }), 200, path)).arrayBuffer();
+  // The same storage calls made directly: PutObject + PutItem, GetItem + GetObject.
+  const direct = async (body: Uint8Array) => {
+    const key = `${org}/direct/${randomUUID()}`;
+    await clients.s3.send(new PutObjectCommand({ Bucket: appConfig.bucketName, Key: key, Body: body }));
+    await clients.ddb.send(
+      new PutCommand({ TableName: appConfig.tableName, Item: { pk: `D#${key}`, sk: 'D', key } }),
+    );
+    await clients.ddb.send(
+      new GetCommand({ TableName: appConfig.tableName, Key: { pk: `D#${key}`, sk: 'D' } }),
+    );
+    const o = await clients.s3.send(new GetObjectCommand({ Bucket: appConfig.bucketName, Key: key }));
+    await o.Body!.transformToByteArray();
+  };
+  return { app, org, base, auth, appConfig, ok, create, get, direct };
+}
 
+export async function run(): Promise<Section[]> {
+  return [...(await requestPath()), ...(await withNotifications())];
+}
+
+/**
+ * The request path alone (notifications off): the API's overhead over the same storage calls, and
+ * latency as the table and one resource's history grow. On AWS the emitter is another function;
+ * locally it shares the one emulator, so it is measured apart (withNotifications).
+ */
+async function requestPath(): Promise<Section[]> {
+  const { app, base, auth, ok, create, get, direct } = await session(false);
+  try {
     // 1. Create + read of one Binary: the API against the same calls made directly.
-    const direct = async (body: Uint8Array) => {
-      const key = `${org}/direct/${randomUUID()}`;
-      await clients.s3.send(new PutObjectCommand({ Bucket: appConfig.bucketName, Key: key, Body: body }));
-      await clients.ddb.send(
-        new PutCommand({ TableName: appConfig.tableName, Item: { pk: `D#${key}`, sk: 'D', key } }),
-      );
-      await clients.ddb.send(
-        new GetCommand({ TableName: appConfig.tableName, Key: { pk: `D#${key}`, sk: 'D' } }),
-      );
-      const o = await clients.s3.send(new GetObjectCommand({ Bucket: appConfig.bucketName, Key: key }));
-      await o.Body!.transformToByteArray();
-    };
     const overhead: Row[] = [];
     const perSec: Record<string, number> = {};
     for (const [label, size, goal] of [
@@ -151,7 +170,39 @@ export async function run(): Promise<Section[]> {
       },
     );
 
-    // 3. 50 concurrent writers to one id: 5xx answers, emulator memory, and every committed
+    return [
+      {
+        title: 'API overhead: create + read through the API vs the same calls with the AWS SDK',
+        rows: overhead,
+      },
+      { title: 'Growth with table size and history length (one tenant)', rows: growthRows },
+    ];
+  } finally {
+    await app.stop();
+  }
+}
+
+/**
+ * As `npm start` runs: notifications on. The 1 KiB create+read again (the emitter now reads each
+ * version and publishes it through the same emulator), and 50 concurrent writers to one id.
+ */
+async function withNotifications(): Promise<Section[]> {
+  const { app, org, base, auth, appConfig, create, get, direct } = await session(true);
+  try {
+    const body = randomBytes(KiB);
+    const { a: api, b: sdk } = await paired(
+      QUICK ? 20 : 200,
+      1,
+      async () => get(`Binary/${await create(body)}`),
+      () => direct(body),
+    );
+    const withEmitter: Row = {
+      measure: '1 KiB create+read, 1 client, notifications on: p50 / p99 ms',
+      api: `${api.p50.toFixed(1)} / ${api.p99.toFixed(1)}`,
+      direct: `${sdk.p50.toFixed(1)} / ${sdk.p99.toFixed(1)}`,
+      ratio: `${times(api.p50 / sdk.p50)} (p50)`,
+    };
+    // 50 concurrent writers to one id: 5xx answers, emulator memory, and every committed
     // version notified exactly once (the local stream poller → SNS → an SQS subscriber).
     const sub = await subscribe({
       endpoint: process.env.AWS_ENDPOINT_URL,
@@ -217,11 +268,7 @@ export async function run(): Promise<Section[]> {
     ];
 
     return [
-      {
-        title: 'API overhead: create + read through the API vs the same calls with the AWS SDK',
-        rows: overhead,
-      },
-      { title: 'Growth with table size and history length (one tenant)', rows: growthRows },
+      { title: 'With notifications on (npm start as is)', rows: [withEmitter] },
       { title: '50 concurrent writers to one id', rows: burstRows },
     ];
   } finally {

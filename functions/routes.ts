@@ -40,10 +40,12 @@ export type Capability =
   | 'table:write'
   /** s3:GetObject on every key (HeadObject and presigned GETs included, C19). */
   | 'bucket:read'
-  /** s3:PutObject on every key (keys are random per version and never overwritten). */
+  /**
+   * s3:PutObject on every key (keys are random per version; the bucket policy makes every object
+   * write create-only, #14.8). No write function deletes objects: failed writes hand their bytes
+   * to the reaper, the one role the bucket policy lets delete tenant objects.
+   */
   | 'bucket:put'
-  /** s3:DeleteObject on every key. */
-  | 'bucket:delete'
   /**
    * Multipart uploads (C28–C30): CreateMultipartUpload, UploadPart (presigned) and
    * CompleteMultipartUpload are authorized by s3:PutObject; ListParts by
@@ -87,8 +89,8 @@ export const UPLOAD_COMPLETE_MEMORY_MB = 1769;
 /** Capability sets (least privilege by kind of operation). */
 const NONE: Capability[] = [];
 const READ: Capability[] = ['table:read', 'bucket:read'];
-// Writes stage bytes before the commit and delete them when it fails (core/write.ts).
-const WRITE: Capability[] = ['table:read', 'table:write', 'bucket:read', 'bucket:put', 'bucket:delete'];
+// Writes stage bytes before the commit; when it fails they hand them to the reaper (core/write.ts).
+const WRITE: Capability[] = ['table:read', 'table:write', 'bucket:read', 'bucket:put'];
 const MULTIPART: Capability[] = [...WRITE, 'bucket:multipart'];
 
 const at = (methods: Method[], path: string) => ({ methods, path: `${BASE}${path}` });

@@ -15,7 +15,7 @@ const list = (v: unknown) =>
         .filter(Boolean)
     : [];
 
-/** Stack props from the context values `issuer`, `audience`, `allowedOrigins`, `alarmEmail`, `publicBaseUrl`, `logRetentionDays`, `tokenEndpoint`, `jwksUri`. */
+/** Stack props from the context values `issuer`, `audience`, `allowedOrigins`, `alarmEmail`, `publicBaseUrl`, `logRetentionDays`, `objectLockDays`, `tokenEndpoint`, `jwksUri`. */
 export function propsFromContext(app: App): FhirBinaryStackProps {
   const ctx = (k: string): string | undefined => {
     const v = app.node.tryGetContext(k);
@@ -38,6 +38,7 @@ export function propsFromContext(app: App): FhirBinaryStackProps {
     tokenEndpoint: ctx('tokenEndpoint'),
     jwksUri: ctx('jwksUri'),
     logRetention: ctx('logRetentionDays') === undefined ? undefined : retentionDays(ctx('logRetentionDays')!),
+    objectLockDays: ctx('objectLockDays') === undefined ? undefined : Number(ctx('objectLockDays')),
     // Env-agnostic unless the CLI knows an account: synth needs no credentials.
     env:
       process.env.CDK_DEFAULT_ACCOUNT && process.env.CDK_DEFAULT_REGION

@@ -146,7 +146,6 @@ export class ServiceFunction extends Construct {
     const s3Actions = [
       ...(has('bucket:read') ? ['s3:GetObject'] : []),
       ...(has('bucket:put') || has('bucket:multipart') ? ['s3:PutObject'] : []),
-      ...(has('bucket:delete') ? ['s3:DeleteObject'] : []),
       ...(has('bucket:multipart') ? ['s3:AbortMultipartUpload', 's3:ListMultipartUploadParts'] : []),
     ];
     if (s3Actions.length) {

@@ -60,6 +60,12 @@ export interface FhirBinaryStackProps extends StackProps {
    */
   readonly logRetention?: logs.RetentionDays;
   /**
+   * S3 Object Lock in GOVERNANCE mode with this default retention in days (context
+   * `objectLockDays`); see docs/DEPLOY.md for its consequences.
+   * @default - no Object Lock; the bucket policy alone keeps version objects from deletes and overwrites
+   */
+  readonly objectLockDays?: number;
+  /**
    * Of the table, buckets and key.
    * @default RemovalPolicy.RETAIN
    */
@@ -78,6 +84,7 @@ export class FhirBinaryStack extends Stack {
     super(scope, id, props);
     this.storage = new Storage(this, 'Storage', {
       allowedOrigins: props.allowedOrigins,
+      objectLockDays: props.objectLockDays,
       removalPolicy: props.removalPolicy,
     });
     const { key, table, bucket } = this.storage;
@@ -103,6 +110,8 @@ export class FhirBinaryStack extends Stack {
       key,
       consumers: props.streamConsumers,
     });
+    // #14.8: only the reaper deletes tenant objects; nobody overwrites them.
+    this.storage.protectVersionObjects(this.events.reaper?.fn.role ? [this.events.reaper.fn.role] : []);
     if (props.subscribers?.length)
       new Subscribers(this, 'Subscribers', {
         topic: this.events.topic,

@@ -7,7 +7,9 @@ import { Construct } from 'constructs';
 import { TABLE } from '../functions/adapters/dynamo-schema';
 import { EXPORTS_PREFIX } from '../functions/adapters/s3-export-files';
 import { EVENTS_PREFIX } from '../functions/adapters/sns-publisher';
+import { SERVICE_KEY_PREFIX } from '../functions/core/ids';
 import { bucketCorsRules } from './bucket-cors';
+import { ABORT_INCOMPLETE_UPLOADS } from './bucket-lifecycle';
 
 export interface StorageProps {
   /**
@@ -18,7 +20,7 @@ export interface StorageProps {
   readonly allowedOrigins?: string[];
   /**
    * Days after which S3 aborts a multipart upload that was never completed (C30).
-   * @default 2
+   * @default ABORT_INCOMPLETE_UPLOADS.days (infra/bucket-lifecycle.ts): 2
    */
   readonly abortIncompleteUploadsAfterDays?: number;
   /**
@@ -43,6 +45,15 @@ export interface StorageProps {
    * @default 365
    */
   readonly accessLogsExpireAfterDays?: number;
+  /**
+   * Turns on S3 Object Lock with a default retention of this many days in GOVERNANCE mode: no
+   * version of any object can be deleted or overwritten before then, except by a principal with
+   * s3:BypassGovernanceRetention that asks for the bypass (no role of the stack has it). See
+   * docs/DEPLOY.md for what that changes (retained orphans, event bodies and export files;
+   * checksums on every upload request).
+   * @default - no Object Lock (the bucket policy alone protects version objects)
+   */
+  readonly objectLockDays?: number;
   /**
    * What happens to the table, the buckets and the key when the stack is deleted.
    * Health data: keep it unless told otherwise.
@@ -154,6 +165,9 @@ export class Storage extends Construct {
     );
 
     const eventsDays = props.eventBodiesExpireAfterDays ?? 14;
+    const lockDays = props.objectLockDays;
+    if (lockDays !== undefined && !(Number.isInteger(lockDays) && lockDays >= 1))
+      throw new Error(`objectLockDays must be a whole number of days ≥ 1, got ${lockDays}`);
     this.bucket = new s3.Bucket(this, 'Bucket', {
       // SSE-KMS with the service key: presigned GETs (SigV4) of the functions' roles decrypt
       // because those roles may use the key; the bucket key cuts KMS requests per object.
@@ -163,6 +177,12 @@ export class Storage extends Construct {
       blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
       enforceSSL: true,
       versioned: true,
+      ...(lockDays !== undefined
+        ? {
+            objectLockEnabled: true,
+            objectLockDefaultRetention: s3.ObjectLockRetention.governance(Duration.days(lockDays)),
+          }
+        : {}),
       objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
       serverAccessLogsBucket: this.accessLogsBucket,
       serverAccessLogsPrefix: 'bucket/',
@@ -177,8 +197,10 @@ export class Storage extends Construct {
       })),
       lifecycleRules: [
         {
-          id: 'abort-incomplete-uploads',
-          abortIncompleteMultipartUploadAfter: Duration.days(props.abortIncompleteUploadsAfterDays ?? 2),
+          id: ABORT_INCOMPLETE_UPLOADS.id,
+          abortIncompleteMultipartUploadAfter: Duration.days(
+            props.abortIncompleteUploadsAfterDays ?? ABORT_INCOMPLETE_UPLOADS.days,
+          ),
         },
         { id: 'expire-event-bodies', prefix: EVENTS_PREFIX, expiration: Duration.days(eventsDays) },
         {
@@ -199,5 +221,57 @@ export class Storage extends Construct {
       reason:
         'Versioning plus DynamoDB PITR protect against loss in-region; cross-region replication doubles storage cost and is a per-deployment disaster-recovery choice.',
     });
+  }
+
+  /**
+   * #14 item 8: committed version objects can be neither deleted nor overwritten by the functions
+   * that write them. Tenant keys are every key but the service's own (`_events/`, `_exports/`,
+   * SERVICE_KEY_PREFIX in functions/core/ids.ts), whose owners delete and rewrite them. On tenant keys:
+   * - only `deleters` (the reaper, which deletes the bytes of writes that never committed, and
+   *   only after checking that no version refers to them) may DeleteObject; in a versioned bucket
+   *   that only adds a delete marker, and the lifecycle rule removes the old version later;
+   * - nobody may DeleteObjectVersion (permanent removal is the lifecycle's, which bucket policies
+   *   do not govern);
+   * - an object may only be created, never replaced: PutObject and CompleteMultipartUpload must
+   *   carry `If-None-Match: *` (condition key `s3:if-none-match`); `s3:ObjectCreationOperation`
+   *   exempts CreateMultipartUpload, UploadPart and UploadPartCopy, which take no conditional
+   *   header. CopyObject is refused by this (S3 documents 403 without the header and 501 with it),
+   *   so copies go through UploadPartCopy (functions/adapters/s3-blob-store.ts).
+   * AWS: S3 User Guide, "Enforce conditional writes on Amazon S3 buckets".
+   */
+  protectVersionObjects(deleters: iam.IRole[]): void {
+    const tenantKeysOnly = { notResources: [this.bucket.arnForObjects(`${SERVICE_KEY_PREFIX}*`)] };
+    const everyone = { effect: iam.Effect.DENY, principals: [new iam.AnyPrincipal()] };
+    this.bucket.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'DenyVersionObjectDeleteExceptReaper',
+        ...everyone,
+        actions: ['s3:DeleteObject'],
+        ...tenantKeysOnly,
+        ...(deleters.length
+          ? { conditions: { ArnNotEquals: { 'aws:PrincipalArn': deleters.map((r) => r.roleArn) } } }
+          : {}),
+      }),
+    );
+    this.bucket.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'DenyVersionObjectVersionDelete',
+        ...everyone,
+        actions: ['s3:DeleteObjectVersion'],
+        ...tenantKeysOnly,
+      }),
+    );
+    this.bucket.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'DenyVersionObjectOverwrite',
+        ...everyone,
+        actions: ['s3:PutObject'],
+        ...tenantKeysOnly,
+        conditions: {
+          Null: { 's3:if-none-match': 'true' },
+          Bool: { 's3:ObjectCreationOperation': 'true' },
+        },
+      }),
+    );
   }
 }

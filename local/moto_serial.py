@@ -1,6 +1,6 @@
 """moto_server, made as faithful as the service needs, for `npm start` and `npm test`.
 
-Five changes to moto 5.2.1 (the version pinned in requirements-moto.txt; any other version is
+Six changes to moto 5.2.1 (the version pinned in requirements-moto.txt; any other version is
 refused, because the patches below replace moto internals):
 
 1. DynamoDB requests are serialized. DynamoDB isolates transactions; moto does not, and
@@ -23,9 +23,20 @@ refused, because the patches below replace moto internals):
    when it is not UTF-8 the bytes are consumed and never put back, and the request hangs waiting
    for them (a presigned part PUT of binary bytes from curl, whose default type is the form type).
 
+6. A Query reads only its partition, from where its page starts. moto's Query sorts every item
+   of the table and tests each against the key condition (for an index too, and for
+   `Select: COUNT`), so search and history latency grew with the whole table. Each queried
+   index (and the table's own partitions) gets a view of its partitions, each kept sorted in
+   moto's query order and moved item by item on every write path (put, delete, update, the
+   transaction undo log); a query finds its partition, bisects to its start key and key
+   condition, and reads on only while items can match. The answers (items, order, Count,
+   ScannedCount, LastEvaluatedKey) are moto's own; what this does not handle exactly goes to
+   moto's query.
+
 usage: python3 moto_serial.py HOST PORT
 """
 
+import bisect
 import copy
 import io
 import logging
@@ -35,6 +46,8 @@ import signal
 import sys
 import threading
 import time
+import weakref
+from decimal import Decimal
 
 import flask
 import moto
@@ -48,6 +61,8 @@ from moto.dynamodb.exceptions import (
     TransactionCanceledException,
     TransactWriteSingleOpException,
 )
+from moto.dynamodb.models.dynamo_type import DynamoType
+from moto.dynamodb.models.table import RESULT_SIZE_LIMIT, GlobalSecondaryIndex, Table
 from moto.moto_server import werkzeug_app
 from moto.s3 import responses as s3_responses
 from moto.s3.exceptions import AccessForbidden
@@ -92,6 +107,7 @@ def _restore(table, hash_key, range_key, old):
         table.items.pop(hash_key, None)
     else:
         table.items[hash_key] = old
+    _touch(table, hash_key, range_key)
 
 
 def transact_write_items(self, transact_items):
@@ -299,6 +315,489 @@ def _get_body(self, environ):
     except UnicodeDecodeError:
         return None
 
+# --- 6. queries read their own partition, not the table -----------------------------------------
+
+# Sorted views of each table's partitions, kept in step with every write (see `_touch`). A table
+# gets a view per queried index (and one of its own partitions, key None) on its first query.
+_views = weakref.WeakKeyDictionary()  # Table -> {index name or None: _View}
+
+# An item larger than this could end a page by its size alone (RESULT_SIZE_LIMIT); moto refuses
+# items over 405,000 bytes, so in practice none is.
+_BIG = 405000
+
+# DynamoDB actions whose item changes all go through Table.put_item, Table.delete_item,
+# DynamoDBBackend.update_item or the transaction's undo log (each keeps the views in step). Any
+# other action (UpdateTable, PartiQL, restores, imports, ...) drops every view: the next query
+# rebuilds what it needs.
+_VIEW_SAFE = frozenset(
+    """GetItem BatchGetItem TransactGetItems Query Scan PutItem UpdateItem DeleteItem BatchWriteItem
+    TransactWriteItems DescribeTable ListTables CreateTable DeleteTable DescribeTimeToLive
+    UpdateTimeToLive TagResource UntagResource ListTagsOfResource DescribeContinuousBackups
+    DescribeEndpoints DescribeLimits""".split()
+)
+
+_SORTABLE = ("S", "N")
+
+
+def _plain(value, wanted=None):
+    """A key value as a plain str or Decimal, which orders exactly as moto orders DynamoType
+    values of one type; None when it is not a valid S or N value (of the wanted type)."""
+    if not isinstance(value, DynamoType):
+        if not isinstance(value, dict) or len(value) != 1:
+            return None
+        value = DynamoType(value)
+    if value.type not in _SORTABLE or (wanted is not None and value.type != wanted):
+        return None
+    if not isinstance(value.value, str):
+        return None
+    if value.type == "N":
+        try:
+            return Decimal(value.value)
+        except ArithmeticError:
+            return None
+    return value.value
+
+
+class _Part:
+    """One partition: its items in moto's query order, and those that cannot be ordered."""
+
+    __slots__ = ("keys", "items", "odd", "big")
+
+    def __init__(self):
+        self.keys = []  # sort key (plain values) of each item, ascending
+        self.items = []
+        self.odd = 0  # items with a sort attribute not of its declared S/N type
+        self.big = 0  # items over _BIG bytes
+
+
+class _View:
+    """A table's items grouped by an index's hash key (or the table's own), each group sorted
+    exactly as moto's query sorts results (`Table.sorted_items` on `_generate_attr_to_sort_by`).
+    """
+
+    def __init__(self, table, index):
+        self.schema = copy.deepcopy(index.schema) if index is not None else None
+        if index is None:
+            hash_keys, range_keys = [table.hash_key_attr], []
+            hash_attrs, range_attrs = [table.hash_key_attr], [table.range_key_attr]
+        else:  # as moto's Table.query builds them
+            hash_keys = [k["AttributeName"] for k in index.schema if k["KeyType"] == "HASH"]
+            range_keys = [k["AttributeName"] for k in index.schema if k["KeyType"] == "RANGE"]
+            hash_attrs = hash_keys + [table.hash_key_attr]
+            if range_keys:
+                range_attrs = range_keys + [table.range_key_attr]
+            elif isinstance(index, GlobalSecondaryIndex) and table.range_key_attr:
+                range_attrs = [table.range_key_attr, table.range_key_attr]
+            else:
+                range_attrs = [table.hash_key_attr, table.range_key_attr]
+        self.base = index is None
+        self.hash_keys = hash_keys
+        self.range_keys = range_keys
+        self.sort_attrs = table._generate_attr_to_sort_by(hash_attrs, range_attrs)
+        assert self.sort_attrs[: len(hash_keys)] == hash_keys
+        self.rest = self.sort_attrs[len(hash_keys) :]  # what orders items within a partition
+        declared = {a["AttributeName"]: a["AttributeType"] for a in table.attr}
+        declared[table.hash_key_attr] = table.hash_key_type
+        if table.range_key_attr is not None:
+            declared[table.range_key_attr] = table.range_key_type
+        self.types = {a: declared.get(a) for a in self.sort_attrs}
+        self.parts = {}  # tuple of hash values (DynamoType) -> _Part
+        self.where = {}  # (table hash, table range) -> (partition, sort key or None, big)
+        grouped = {}
+        for key, item in _all_items(table):
+            placed = self._placement(item)
+            if placed is None:
+                continue
+            pkey, skey, big = placed
+            part = self.parts.get(pkey)
+            if part is None:
+                part = self.parts[pkey] = _Part()
+                grouped[pkey] = []
+            if skey is None:
+                part.odd += 1
+            else:
+                grouped[pkey].append((skey, item))
+            part.big += big
+            self.where[key] = placed
+        for pkey, pairs in grouped.items():
+            pairs.sort(key=lambda p: p[0])
+            self.parts[pkey].keys = [p[0] for p in pairs]
+            self.parts[pkey].items = [p[1] for p in pairs]
+
+    def _placement(self, item):
+        """(partition, sort key or None when it cannot be ordered, big) or None: not in the index."""
+        if self.base:
+            pkey = (item.hash_key,)
+        else:
+            # moto's query matches items whose index key attributes are all present
+            pkey = tuple(item.attrs.get(a) for a in self.hash_keys)
+            if any(v is None for v in pkey) or any(item.attrs.get(a) is None for a in self.range_keys):
+                return None
+            if any(v.type not in _SORTABLE for v in pkey):
+                return None  # no query this path answers (S or N hash values) can match it
+        skey = []
+        for a in self.rest:
+            v = item.attrs.get(a)
+            p = None if v is None or self.types[a] is None else _plain(v, self.types[a])
+            if p is None:
+                skey = None
+                break
+            skey.append(p)
+        return pkey, (tuple(skey) if skey is not None else None), int(item.size() > _BIG)
+
+    def place(self, key, item):
+        """Moves the item stored under `key` (None: none now) to where it now belongs."""
+        old = self.where.pop(key, None)
+        if old is not None:
+            pkey, skey, big = old
+            part = self.parts[pkey]
+            if skey is None:
+                part.odd -= 1
+            else:
+                i = bisect.bisect_left(part.keys, skey)
+                if i == len(part.keys) or part.keys[i] != skey:
+                    raise LookupError(f"index view lost {key}")
+                del part.keys[i]
+                del part.items[i]
+            part.big -= big
+            if not part.items and not part.odd:
+                del self.parts[pkey]
+        if item is None:
+            return
+        placed = self._placement(item)
+        if placed is None:
+            return
+        pkey, skey, big = placed
+        part = self.parts.get(pkey)
+        if part is None:
+            part = self.parts[pkey] = _Part()
+        if skey is None:
+            part.odd += 1
+        else:
+            i = bisect.bisect_left(part.keys, skey)
+            part.keys.insert(i, skey)
+            part.items.insert(i, item)
+        part.big += big
+        self.where[key] = placed
+
+
+def _all_items(table):
+    for hash_key, stored in table.items.items():
+        if table.range_key_attr is None:
+            yield (hash_key, None), stored
+        else:
+            for range_key, item in stored.items():
+                yield (hash_key, range_key), item
+
+
+def _view(table, index_name, index):
+    views = _views.get(table)
+    if views is None:
+        views = _views[table] = {}
+    view = views.get(index_name)
+    if view is None or (index is not None and view.schema != index.schema):
+        view = views[index_name] = _View(table, index)
+    return view
+
+
+def _touch(table, hash_key, range_key):
+    """After a write to one key: every view of the table moves that item where it now belongs."""
+    views = _views.get(table)
+    if not views:
+        return
+    if table.range_key_attr is None:
+        item = table.items.get(hash_key)
+    elif range_key is None:
+        return  # moto refuses such a write before changing anything
+    else:
+        item = (table.items.get(hash_key) or {}).get(range_key)
+    try:
+        for view in views.values():
+            view.place((hash_key, range_key), item)
+    except Exception as e:  # never answer from a view that is out of step: rebuild it
+        print(f"moto_serial: index views of {table.name} rebuilt ({e!r})", file=sys.stderr)
+        _views.pop(table, None)
+
+
+def _touch_attrs(table, attrs):
+    try:
+        hash_key = DynamoType(attrs[table.hash_key_attr])
+        range_key = DynamoType(attrs[table.range_key_attr]) if table.range_key_attr else None
+    except Exception:
+        return  # moto refused the item before storing it
+    _touch(table, hash_key, range_key)
+
+
+def put_item(self, item_attrs, *args, **kwargs):
+    try:
+        return _moto_put_item(self, item_attrs, *args, **kwargs)
+    finally:
+        _touch_attrs(self, item_attrs)
+
+
+def delete_item(self, hash_key, range_key):
+    try:
+        return _moto_delete_item(self, hash_key, range_key)
+    finally:
+        _touch(self, hash_key, range_key)
+
+
+def update_item(self, table_name, key, *args, **kwargs):
+    """moto updates the stored item in place (and may create it first, even when it then fails)."""
+    try:
+        return _moto_update_item(self, table_name, key, *args, **kwargs)
+    finally:
+        try:
+            table = self.get_table(table_name)
+        except Exception:
+            table = None
+        if table is not None:
+            if table.hash_key_attr in key:
+                _touch_attrs(table, key)
+            else:
+                _touch(table, DynamoType(key), None)
+
+
+def _interval(op, values, wanted):
+    """(lower, lower strict, upper, upper strict) of a key condition on a sort key of the `wanted`
+    type (None: unbounded), or None when this path does not handle it (moto's query answers)."""
+    plain = [_plain(v, wanted) for v in values]
+    if any(p is None for p in plain):
+        return None
+    op = {"EQ": "=", "LT": "<", "LE": "<=", "GT": ">", "GE": ">="}.get(op, op)
+    if op == "BETWEEN":
+        return (plain[0], False, plain[1], False) if len(plain) == 2 else None
+    if len(plain) != 1:
+        return None
+    v = plain[0]
+    if op == "=":
+        return v, False, v, False
+    if op == "<":
+        return None, False, v, True
+    if op == "<=":
+        return None, False, v, False
+    if op == ">":
+        return v, True, None, False
+    if op == ">=":
+        return v, False, None, False
+    if op == "BEGINS_WITH" and wanted == "S":
+        # the strings that start with v are exactly those in [v, v with its last character + 1)
+        if v and ord(v[-1]) < sys.maxunicode:
+            return v, False, v[:-1] + chr(ord(v[-1]) + 1), True
+        return v, False, None, False
+    return None
+
+
+def query(
+    self,
+    hash_key,
+    range_comparison,
+    range_objs,
+    limit,
+    exclusive_start_key,
+    scan_index_forward,
+    projection_expressions,
+    index_name=None,
+    consistent_read=False,
+    filter_expression=None,
+    hash_key_conditions=None,
+    range_key_conditions=None,
+    **filter_kwargs,
+):
+    """moto's Table.query with the same answers, reading only the partition, from where the
+    page starts to where it ends: O(log partition + items read), as on DynamoDB, instead of
+    sorting and filtering the whole table on every query. Whatever this path does not handle
+    exactly (legacy QueryFilter, multi-attribute keys, key values not of the declared S/N type,
+    a malformed ExclusiveStartKey, ...) goes to moto's own query."""
+    args = (hash_key, range_comparison, range_objs, limit, exclusive_start_key, scan_index_forward)
+    kwargs = dict(
+        index_name=index_name,
+        consistent_read=consistent_read,
+        filter_expression=filter_expression,
+        hash_key_conditions=hash_key_conditions,
+        range_key_conditions=range_key_conditions,
+        **filter_kwargs,
+    )
+    plan = None
+    if not filter_kwargs:
+        plan = _plan(self, *args, index_name, consistent_read, hash_key_conditions, range_key_conditions)
+    if plan is None:
+        return _moto_query(self, *args, projection_expressions, **kwargs)
+    view, part, start, step, interval, range_attr = plan
+
+    # moto's loop (Table.query, FILTER), from `start` on
+    results = []
+    result_size = 0
+    scanned_count = 0
+    last_evaluated_key = None
+    keys, items = (part.keys, part.items) if part else ([], [])
+    i = start
+    while 0 <= i < len(items):
+        result = items[i]
+        reached_length_limit = len(results) == limit
+        reached_size_limit = (result_size + result.size()) > RESULT_SIZE_LIMIT
+        if reached_length_limit or reached_size_limit:
+            last_evaluated_key = self._get_last_evaluated_key(results[-1], index_name)
+            break
+        if not range_comparison:
+            results.append(result)
+            result_size += result.size()
+            scanned_count += 1
+        else:
+            value = result.attrs.get(range_attr)
+            if value is not None:
+                matched = value.compare(range_comparison, range_objs)
+            elif view.base:
+                matched = result.range_key.compare(range_comparison, range_objs)
+            else:
+                matched = False
+            if matched:
+                results.append(result)
+                result_size += result.size()
+                scanned_count += 1
+            elif _beyond(keys[i][0], interval, step):
+                # Nothing further matches; moto reads on only for a page ended by an item's size.
+                if part.big == 0 and result_size + _BIG <= RESULT_SIZE_LIMIT:
+                    break
+        i += step
+
+    # moto's tail, unchanged
+    results = copy.deepcopy(results)
+    if index_name:
+        index = self.get_index(index_name)
+        results = [index.project(r) for r in results]
+    if filter_expression is not None:
+        results = [item for item in results if filter_expression.expr(item)]
+    if projection_expressions:
+        results = [r.project(projection_expressions) for r in results]
+    return results, scanned_count, last_evaluated_key
+
+
+def _beyond(value, interval, step):
+    """Whether a sort key value lies past the key condition's interval in the reading direction."""
+    lower, lower_strict, upper, upper_strict = interval
+    if step > 0:
+        return upper is not None and (value > upper or (upper_strict and value == upper))
+    return lower is not None and (value < lower or (lower_strict and value == lower))
+
+
+def _plan(
+    table,
+    hash_key,
+    range_comparison,
+    range_objs,
+    limit,
+    exclusive_start_key,
+    scan_index_forward,
+    index_name,
+    consistent_read,
+    hash_key_conditions,
+    range_key_conditions,
+):
+    """(view, partition, first position, direction, interval, range attribute) of a query this
+    path answers exactly as moto would, or None."""
+    if limit is not None and (not isinstance(limit, int) or isinstance(limit, bool) or limit < 1):
+        return None
+    if range_comparison and (not range_key_conditions or len(range_key_conditions) != 1):
+        return None
+    if index_name:
+        index = {i.name: i for i in table.all_indexes()}.get(index_name)
+        if index is None or (consistent_read and index in table.global_indexes):
+            return None
+        hash_keys = [k["AttributeName"] for k in index.schema if k["KeyType"] == "HASH"]
+        range_keys = [k["AttributeName"] for k in index.schema if k["KeyType"] == "RANGE"]
+        if len(hash_keys) != 1 or len(range_keys) > 1 or (range_comparison and not range_keys):
+            return None
+        if not hash_key_conditions or [n for n, _ in hash_key_conditions] != hash_keys:
+            return None
+        values = [v for _, v in hash_key_conditions]
+    else:
+        index = None
+        if hash_key is None or (range_comparison and table.range_key_attr is None):
+            return None
+        values = [hash_key]
+    if any(_plain(v) is None for v in values):
+        return None
+    try:
+        view = _view(table, index_name, index)
+    except Exception as e:
+        print(f"moto_serial: no index view of {table.name} ({e!r})", file=sys.stderr)
+        _views.pop(table, None)
+        return None
+    range_attr = None
+    interval = None
+    if range_comparison:
+        range_attr = range_key_conditions[0][0]
+        if not view.rest or range_attr != view.rest[0] or view.types[range_attr] is None:
+            return None
+        interval = _interval(range_comparison.upper(), range_objs, view.types[range_attr])
+        if interval is None:
+            return None
+    part = view.parts.get(tuple(values))
+    if part is not None and part.odd:
+        return None
+    n = len(part.items) if part else 0
+    forward = scan_index_forward is not False
+    start = 0 if forward else n - 1
+    if exclusive_start_key is not None and n:
+        # moto skips the items at or before the start key (Table._item_comes_before_dct)
+        if not isinstance(exclusive_start_key, dict):
+            return None
+        hash_part = []
+        for a, v in zip(view.hash_keys, values):
+            p = _plain(exclusive_start_key.get(a), v.type)
+            if p is None:
+                return None
+            hash_part.append(p)
+        rest = []
+        for a in view.rest:
+            p = _plain(exclusive_start_key.get(a), view.types[a])
+            if p is None:
+                return None
+            rest.append(p)
+        mine = [_plain(v) for v in values]
+        if hash_part != mine:
+            before = hash_part < mine  # the start key lies before the whole partition
+            start = (0 if before else n) if forward else (n - 1 if not before else -1)
+        elif forward:
+            start = bisect.bisect_right(part.keys, tuple(rest))
+        else:
+            start = bisect.bisect_left(part.keys, tuple(rest)) - 1
+    if interval is not None and n:
+        # the items before the interval cannot match: start at its first (or, backward, last)
+        lower, lower_strict, upper, upper_strict = interval
+        if forward and lower is not None:
+            first = bisect.bisect_left(part.keys, (lower, _TOP) if lower_strict else (lower,))
+            start = max(start, first)
+        elif not forward and upper is not None:
+            last = bisect.bisect_left(part.keys, (upper,) if upper_strict else (upper, _TOP)) - 1
+            start = min(start, last)
+    return view, part, start, 1 if forward else -1, interval, range_attr
+
+
+class _Top:
+    """Greater than any key value: (v, _TOP) sorts after every key whose first value is v."""
+
+    def __lt__(self, other):
+        return False
+
+    def __gt__(self, other):
+        return True
+
+    def __eq__(self, other):
+        return other is self
+
+    __hash__ = object.__hash__
+
+
+_TOP = _Top()
+
+
+_moto_query = Table.query
+_moto_put_item = Table.put_item
+_moto_delete_item = Table.delete_item
+_moto_update_item = ddb_models.DynamoDBBackend.update_item
+
 
 def apply_patches():
     expected = pinned_version()
@@ -309,6 +808,10 @@ def apply_patches():
         )
     assert hasattr(ddb_models.DynamoDBBackend, "transact_write_items")
     ddb_models.DynamoDBBackend.transact_write_items = transact_write_items
+    Table.query = query
+    Table.put_item = put_item
+    Table.delete_item = delete_item
+    ddb_models.DynamoDBBackend.update_item = update_item
     flask.Flask.request_class = RawPutRequest
     assert hasattr(s3_responses.S3Response, "_get_cors_headers_other")
     werkzeug_app.DISABLE_GLOBAL_CORS = True
@@ -327,9 +830,16 @@ def make_app():
     dispatcher = DomainDispatcherApplication(create_backend_app)
 
     def app(environ, start_response):
-        if environ.get("HTTP_X_AMZ_TARGET", "").startswith("DynamoDB_"):
+        target = environ.get("HTTP_X_AMZ_TARGET", "")
+        if target.startswith("DynamoDB_"):
             with _lock:
-                return list(dispatcher(environ, start_response))
+                if target.partition(".")[2] in _VIEW_SAFE:
+                    return list(dispatcher(environ, start_response))
+                _views.clear()
+                try:
+                    return list(dispatcher(environ, start_response))
+                finally:
+                    _views.clear()
         return dispatcher(environ, start_response)
 
     return app

@@ -16,6 +16,7 @@ import { createTableInput, TABLE } from '../functions/adapters/dynamo-schema';
 import { loadConfig } from '../functions/config';
 import { type Components, wire } from '../functions/wiring';
 import { bucketCorsRules } from '../infra/bucket-cors';
+import { ABORT_INCOMPLETE_UPLOADS } from '../infra/bucket-lifecycle';
 
 export interface LocalResources {
   tableName: string;
@@ -73,10 +74,10 @@ export async function provision(endpoint: string, region = 'us-east-1'): Promise
       LifecycleConfiguration: {
         Rules: [
           {
-            ID: 'abort-incomplete-uploads',
+            ID: ABORT_INCOMPLETE_UPLOADS.id,
             Status: 'Enabled',
             Filter: { Prefix: '' },
-            AbortIncompleteMultipartUpload: { DaysAfterInitiation: 2 },
+            AbortIncompleteMultipartUpload: { DaysAfterInitiation: ABORT_INCOMPLETE_UPLOADS.days },
           },
         ],
       },

@@ -1,16 +1,24 @@
 import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import {
-  DeleteCommand,
   type DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
   paginateQuery,
   TransactWriteCommand,
+  UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { BlobIntent, CommitOptions, VersionRecord, VersionRepository } from '../core/ports';
 import { VersionConflictError } from '../core/ports';
-import { headItem, intentItem, keys, recordFromItem, VERSION_PREFIX, versionItem } from './dynamo-schema';
+import {
+  headItem,
+  intentItem,
+  keys,
+  recordFromItem,
+  TTL_ATTRIBUTE,
+  VERSION_PREFIX,
+  versionItem,
+} from './dynamo-schema';
 
 /**
  * The write path on the table (item layout in dynamo-schema.ts): heads, immutable versions and
@@ -108,8 +116,22 @@ export class DynamoVersionRepository implements VersionRepository {
     );
   }
 
-  async dropIntent(blobKey: string): Promise<void> {
-    await this.ddb.send(new DeleteCommand({ TableName: this.table, Key: keys.intent(blobKey) }));
+  async expireIntent(blobKey: string, at: number): Promise<void> {
+    try {
+      await this.ddb.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: keys.intent(blobKey),
+          UpdateExpression: 'SET #ttl = :at',
+          // Never re-creates an intent a commit consumed (UpdateItem would otherwise add one).
+          ConditionExpression: 'attribute_exists(pk)',
+          ExpressionAttributeNames: { '#ttl': TTL_ATTRIBUTE },
+          ExpressionAttributeValues: { ':at': at },
+        }),
+      );
+    } catch (e) {
+      if ((e as Error).name !== 'ConditionalCheckFailedException') throw e;
+    }
   }
 
   async isCommitted(org: string, id: string, blobKey: string): Promise<boolean> {

@@ -190,8 +190,9 @@ export class MemoryVersionRepository implements VersionRepository {
     this.intents.set(intent.blobKey, copyOf(intent));
   }
 
-  async dropIntent(blobKey: string): Promise<void> {
-    this.intents.delete(blobKey);
+  async expireIntent(blobKey: string, at: number): Promise<void> {
+    const intent = this.intents.get(blobKey);
+    if (intent) intent.expiresAt = at;
   }
 
   async isCommitted(org: string, id: string, blobKey: string): Promise<boolean> {

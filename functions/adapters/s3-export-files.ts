@@ -11,13 +11,14 @@ import { Upload } from '@aws-sdk/lib-storage';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { NDJSON_CONTENT_TYPE } from '../core/export';
 import type { ExportFileStore, ExportFileWriter } from '../core/export-ports';
+import { SERVICE_KEY_PREFIX } from '../core/ids';
 
 /**
  * Key prefix of bulk export files (C35): `_exports/{org}/{jobId}/{name}`. Keys starting with `_`
  * are the service's own, never a tenant's Binary; the stack expires this prefix after the
  * export retention (infra/storage.ts).
  */
-export const EXPORTS_PREFIX = '_exports/';
+export const EXPORTS_PREFIX = `${SERVICE_KEY_PREFIX}exports/`;
 
 const jobPrefix = (org: string, jobId: string) => `${EXPORTS_PREFIX}${org}/${jobId}/`;
 

@@ -85,6 +85,11 @@ export class S3MultipartStore implements MultipartStore {
     return parts.sort((a, b) => a.partNumber - b.partNumber);
   }
 
+  /**
+   * Create-only (`If-None-Match: *`, #14.8: the bucket policy refuses a completion without it).
+   * The key is new per upload, so an object already there is this upload's own, assembled by an
+   * earlier completion whose answer was lost: that is success, and the caller checks its size.
+   */
   async complete(key: string, uploadId: string, parts: StoredPart[]): Promise<void> {
     try {
       await this.s3.send(
@@ -93,10 +98,12 @@ export class S3MultipartStore implements MultipartStore {
           Key: key,
           UploadId: uploadId,
           MultipartUpload: { Parts: parts.map((p) => ({ PartNumber: p.partNumber, ETag: p.etag })) },
+          IfNoneMatch: '*',
         }),
       );
     } catch (e) {
       const name = (e as Error).name;
+      if (name === 'PreconditionFailed') return;
       if (PART_ERRORS.has(name)) throw new PartsRejectedError((e as Error).message, name);
       if (name === 'NoSuchUpload') throw new UploadGoneError();
       throw e;

@@ -5,6 +5,7 @@ import {
   PublishCommand,
   SNSClient,
 } from '@aws-sdk/client-sns';
+import { SERVICE_KEY_PREFIX } from '../core/ids';
 import {
   NOTIFICATION_BATCH,
   type Notification,
@@ -27,7 +28,7 @@ export const EXTENDED_PAYLOAD_SIZE = 'ExtendedPayloadSize';
  * Prefix of offloaded bodies in the data bucket. Organization ids cannot start with `_` (C1), so
  * these keys never meet a tenant's `{org}/Binary/…` keys.
  */
-export const EVENTS_PREFIX = '_events/';
+export const EVENTS_PREFIX = `${SERVICE_KEY_PREFIX}events/`;
 
 /** One key per version, so a retried publication overwrites its own object instead of adding one. */
 export const offloadKey = (a: Pick<NotificationAttributes, 'organizationId' | 'resourceId' | 'versionId'>) =>

@@ -74,8 +74,14 @@ export interface VersionRepository {
   commit(record: VersionRecord, options: CommitOptions): Promise<void>;
   /** Records that bytes are about to be written under `blobKey` (orphan protection). */
   putIntent(intent: BlobIntent): Promise<void>;
-  /** Drops an intent whose bytes were never committed (and have been deleted). */
-  dropIntent(blobKey: string): Promise<void>;
+  /**
+   * Hands the bytes of an intent that will never be committed to the reaper: the intent's expiry
+   * becomes `at` (epoch seconds, now), so the TTL service removes it and the reaper deletes the
+   * bytes after checking no version refers to them. Writers never delete objects themselves: the
+   * bucket policy lets only the reaper delete tenant objects (#14.8). An intent that is gone
+   * (consumed by a commit, or already removed) stays gone.
+   */
+  expireIntent(blobKey: string, at: number): Promise<void>;
   /** True when some committed version of that resource refers to `blobKey`. */
   isCommitted(org: string, id: string, blobKey: string): Promise<boolean>;
 }

@@ -4,7 +4,6 @@ import { checkIfMatch, ifMatchVid } from './conditional';
 import { isValidId, requireId } from './ids';
 import { conflict, notFound, type OperationOutcomeError, tooLong, unprocessable } from './outcome';
 import type { CoreDeps, VersionRecord } from './ports';
-import { reapIntent } from './reaper';
 import type { FhirRequest, FhirResponse } from './request';
 import { versionUrl, writeResponse } from './response';
 import type { UploadStartDocument, UploadStatusDocument } from './upload-api';
@@ -18,7 +17,7 @@ import {
 } from './upload-ports';
 import { parseStartBody } from './upload-request';
 import { resumableSha256 } from './upload-verify';
-import { commitVersion, newBlobKey } from './write';
+import { commitVersion, newBlobKey, pastExpiry } from './write';
 
 /*
  * The `$upload` operations (C28–C30): start, status, abort and complete. Part arithmetic lives in
@@ -166,7 +165,7 @@ export async function uploadStatus(req: FhirRequest, deps: UploadDeps): Promise<
 }
 
 /**
- * Ends a session whose bytes will never be committed: abort, delete the bytes, and keep the
+ * Ends a session whose bytes will never be committed: abort, hand the bytes to the reaper, keep the
  * session as a tombstone (`ended`) so a repeated abort or complete answers the same (C30).
  */
 async function discardUpload(
@@ -176,9 +175,9 @@ async function discardUpload(
   reason?: string,
 ) {
   await deps.multipart.abort(s.blobKey, s.storeUploadId);
-  // Deletes the bytes only when no committed version refers to them (a racing completion).
-  await reapIntent(deps, { blobKey: s.blobKey, org: s.org, id: s.id });
-  await deps.repo.dropIntent(s.blobKey);
+  // An assembled object goes to the reaper (its intent expires now), which deletes it only when
+  // no committed version refers to it (a racing completion); writers never delete (#14.8).
+  await deps.repo.expireIntent(s.blobKey, pastExpiry(deps));
   await deps.sessions.mark(s.uploadId, { ended, ...(reason !== undefined ? { reason } : {}) });
 }
 

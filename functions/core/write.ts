@@ -31,8 +31,10 @@ export function directSizeCheck(deps: CoreDeps): (bytes: number) => void {
   };
 }
 
+/** Every object key of a resource's versions starts with this (the reaper checks it). */
+export const blobKeyPrefix = (org: string, id: string) => `${org}/Binary/${id}/`;
 /** Per-version blob keys are random so racing writers never share one and retries reuse it. */
-export const newBlobKey = (org: string, id: string) => `${org}/Binary/${id}/${randomUUID()}`;
+export const newBlobKey = (org: string, id: string) => `${blobKeyPrefix(org, id)}${randomUUID()}`;
 
 /**
  * Writes bytes before any metadata exists, protected by an intent: if the commit never
@@ -98,19 +100,29 @@ export async function stageCopy(
   return { size: from.size, blobKey, sha256: from.sha256, intentKey: blobKey };
 }
 
-/** Deletes staged bytes that will never be committed; the intent TTL covers a failure here. */
+/**
+ * Hands staged bytes that will never be committed to the reaper (their intent expires now): a
+ * writer never deletes objects itself, only the reaper may (#14.8). If this fails, the intent's
+ * own TTL hands them over later.
+ */
 export async function discardStaged(
   deps: CoreDeps,
   staged: { blobKey?: string; intentKey?: string },
 ): Promise<void> {
   if (staged.blobKey === undefined || staged.intentKey !== staged.blobKey) return;
   try {
-    await deps.blobs.delete(staged.blobKey);
-    await deps.repo.dropIntent(staged.blobKey);
+    await deps.repo.expireIntent(staged.blobKey, pastExpiry(deps));
   } catch {
     // The intent's TTL reclaims the bytes later.
   }
 }
+
+/**
+ * An expiry (epoch seconds) already past by the deps' clock: DynamoDB's TTL (and the local sweep)
+ * removes items whose expiry is before now. Recent, since TTL ignores expiries over 5 years old.
+ */
+export const pastExpiry = (deps: Pick<CoreDeps, 'now'>) =>
+  Math.floor((deps.now ?? (() => new Date()))().getTime() / 1000) - 1;
 
 /**
  * A request whose remaining time cannot cover a commit is refused with 503 + Retry-After before
@@ -132,7 +144,10 @@ export interface CommitRequest {
   method: WriteMethod;
   /** From If-Match (C21); undefined = last writer wins, retried until it commits. */
   ifMatch?: number;
-  /** POST with a server id: the resource must be new. */
+  /**
+   * POST with a server id: the resource must be new. The first attempt then commits without
+   * reading the head (the commit's condition on vid 0 settles it; a lost race reports the head).
+   */
   mustBeNew?: boolean;
   /**
    * The new content given the current version; called again on every retry (PATCH derives
@@ -155,7 +170,8 @@ export async function commitVersion(deps: CoreDeps, req: CommitRequest): Promise
   /** The head a lost race reported, read again only when the store did not say. */
   let winner: VersionRecord | undefined;
   for (let attempt = 1; ; attempt++) {
-    const head = winner ?? (await deps.repo.current(req.org, req.id));
+    const head =
+      winner ?? (attempt === 1 && req.mustBeNew ? undefined : await deps.repo.current(req.org, req.id));
     winner = undefined;
     checkIfMatch(req.ifMatch, head);
     if (req.mustBeNew && head) throw conflict(`Binary/${req.id} already exists.`);

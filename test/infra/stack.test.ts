@@ -5,8 +5,9 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import { AwsSolutionsChecks, HIPAASecurityChecks } from 'cdk-nag';
 import { defaultRoute, operations, routes } from '../../functions/routes';
 import { byModule } from '../../infra/api';
-import { buildApp } from '../../infra/app';
+import { buildApp, propsFromContext } from '../../infra/app';
 import { bucketCorsRules } from '../../infra/bucket-cors';
+import { ABORT_INCOMPLETE_UPLOADS } from '../../infra/bucket-lifecycle';
 import { consumerPresent, STREAM_CONSUMERS } from '../../infra/events';
 import { retentionDays } from '../../infra/retention';
 import { FhirBinaryStack } from '../../infra/stack';
@@ -223,12 +224,12 @@ describe('least privilege', () => {
   );
 
   test.each(['create', 'update'])(
-    'C10/C20: the %s role writes the table and puts/deletes objects',
+    'C10/C20: the %s role writes the table and puts objects, but deletes none (#14.8: the reaper does)',
     (name) => {
       const actions = actionsOf(template, fnOf(name));
       for (const a of ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 's3:PutObject'])
         expect(actions).toContain(a);
-      expect(actions).toContain('s3:DeleteObject');
+      expect(actions).not.toContain('s3:DeleteObject');
       expect(actions).not.toContain('s3:AbortMultipartUpload');
     },
   );
@@ -255,6 +256,12 @@ describe('least privilege', () => {
     expect(actions).toContain('s3:DeleteObject');
     expect(actions).toContain('s3:AbortMultipartUpload');
     for (const a of [...TABLE_WRITES, 's3:PutObject']) expect(actions).not.toContain(a);
+  });
+
+  test('#14.8: besides the reaper, only export roles may delete objects, and only under _exports/', () => {
+    for (const f of allFunctions().filter((f) => f !== stack.events.reaper))
+      for (const s of statementsOf(template, f))
+        if (s.actions.includes('s3:DeleteObject')) expect(s.resource).toContain('/_exports/*');
   });
 });
 
@@ -326,7 +333,11 @@ describe('storage', () => {
     template.hasResourceProperties('AWS::S3::Bucket', {
       LifecycleConfiguration: {
         Rules: Match.arrayWith([
-          Match.objectLike({ AbortIncompleteMultipartUpload: { DaysAfterInitiation: 2 }, Status: 'Enabled' }),
+          Match.objectLike({
+            Id: ABORT_INCOMPLETE_UPLOADS.id,
+            AbortIncompleteMultipartUpload: { DaysAfterInitiation: 2 },
+            Status: 'Enabled',
+          }),
           Match.objectLike({ Prefix: '_events/', ExpirationInDays: 14, Status: 'Enabled' }),
         ]),
       },
@@ -513,9 +524,12 @@ describe('#14: the stack in production', () => {
       audience: 'a',
       logRetention: logs.RetentionDays.SIX_YEARS,
       publicBaseUrl: 'https://api.example.org/binary/',
+      objectLockDays: 2192,
     });
     configured = Template.fromStack(s);
+    configuredStack = s;
   });
+  let configuredStack: FhirBinaryStack;
 
   test('#14.7 (C1): publicBaseUrl reaches every API function as PUBLIC_BASE_URL; unset, none has it', () => {
     const env = (t: Template) =>
@@ -596,5 +610,82 @@ describe('#14: the stack in production', () => {
     for (const g of groups) expect(g.Properties.RetentionInDays).toBe(2192);
     expect(() => retentionDays('2000')).toThrow(/logRetentionDays must be one of/);
     expect(retentionDays('2192')).toBe(logs.RetentionDays.SIX_YEARS);
+  });
+
+  /** The statements of the data bucket's policy, by Sid. */
+  const bucketPolicy = (t: Template, st: FhirBinaryStack) => {
+    const [policy] = Object.values(
+      t.findResources('AWS::S3::BucketPolicy', {
+        Properties: { Bucket: { Ref: logicalIdOf(st.storage.bucket) } },
+      }),
+    );
+    const statements = policy!.Properties.PolicyDocument.Statement as Record<string, unknown>[];
+    return new Map(statements.map((x) => [x.Sid, x]));
+  };
+
+  test('#14.8: on tenant keys only the reaper may delete, nobody may delete a version, and objects are created only with If-None-Match', () => {
+    const bucket = logicalIdOf(stack.storage.bucket);
+    // Every key but the service's own (`_events/`, `_exports/`): organization ids cannot start with `_`.
+    const tenantKeys = { 'Fn::Join': ['', [{ 'Fn::GetAtt': [bucket, 'Arn'] }, '/_*']] };
+    const everyone = { Effect: 'Deny', Principal: { AWS: '*' }, NotResource: tenantKeys };
+    const statements = bucketPolicy(template, stack);
+    expect(statements.get('DenyVersionObjectDeleteExceptReaper')).toEqual({
+      Sid: 'DenyVersionObjectDeleteExceptReaper',
+      ...everyone,
+      Action: 's3:DeleteObject',
+      Condition: {
+        ArnNotEquals: {
+          'aws:PrincipalArn': [{ 'Fn::GetAtt': [logicalIdOf(stack.events.reaper!.fn.role!), 'Arn'] }],
+        },
+      },
+    });
+    expect(statements.get('DenyVersionObjectVersionDelete')).toEqual({
+      Sid: 'DenyVersionObjectVersionDelete',
+      ...everyone,
+      Action: 's3:DeleteObjectVersion',
+    });
+    // S3 User Guide, "Enforce conditional writes": PutObject and CompleteMultipartUpload need
+    // `If-None-Match: *`; CreateMultipartUpload, UploadPart(Copy) are not creating operations.
+    expect(statements.get('DenyVersionObjectOverwrite')).toEqual({
+      Sid: 'DenyVersionObjectOverwrite',
+      ...everyone,
+      Action: 's3:PutObject',
+      Condition: {
+        Null: { 's3:if-none-match': 'true' },
+        Bool: { 's3:ObjectCreationOperation': 'true' },
+      },
+    });
+    // The reaper is the one role allowed to delete tenant objects by IAM as well.
+    expect(actionsOf(template, stack.events.reaper!)).toContain('s3:DeleteObject');
+  });
+
+  test('#14.8: objectLockDays turns on Object Lock in GOVERNANCE mode with that default retention; unset, none', () => {
+    configured.hasResourceProperties('AWS::S3::Bucket', {
+      VersioningConfiguration: { Status: 'Enabled' },
+      ObjectLockEnabled: true,
+      ObjectLockConfiguration: {
+        ObjectLockEnabled: 'Enabled',
+        Rule: { DefaultRetention: { Mode: 'GOVERNANCE', Days: 2192 } },
+      },
+    });
+    // The bucket policy is the same with the lock.
+    expect([...bucketPolicy(configured, configuredStack).keys()]).toEqual(
+      expect.arrayContaining([
+        'DenyVersionObjectDeleteExceptReaper',
+        'DenyVersionObjectVersionDelete',
+        'DenyVersionObjectOverwrite',
+      ]),
+    );
+    for (const b of Object.values(template.findResources('AWS::S3::Bucket'))) {
+      expect(b.Properties.ObjectLockEnabled).toBeUndefined();
+      expect(b.Properties.ObjectLockConfiguration).toBeUndefined();
+    }
+    // The context value (a string on the command line) reaches the prop; nonsense is refused.
+    const ctxApp = new App({ context: { issuer: 'https://i/', audience: 'a', objectLockDays: '30' } });
+    expect(propsFromContext(ctxApp).objectLockDays).toBe(30);
+    expect(
+      () =>
+        new FhirBinaryStack(testApp(), 'BadLock', { issuer: 'https://i/', audience: 'a', objectLockDays: 0 }),
+    ).toThrow(/objectLockDays must be a whole number of days/);
   });
 });

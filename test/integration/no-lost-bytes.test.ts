@@ -2,6 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { makeClients } from '../../functions/adapters/clients';
 import { S3BlobStore } from '../../functions/adapters/s3-blob-store';
 import { overrideWiring, resetWiring, wiring } from '../../functions/wiring';
+import { sweepExpiredIntents } from '../../local/sweeper';
 import { createRaw, expectOutcome } from '../support/fhir';
 import { storedFor } from '../support/inspect';
 import { startServer, type TestServer } from '../support/server';
@@ -50,6 +51,8 @@ describe('#11 no lost bytes', () => {
     expect(res.headers.get('retry-after')).toBe('1');
     const oo = await expectOutcome(res, 503, 'transient');
     expect(oo.issue[0]!.diagnostics).toMatch(/nothing was stored/);
+    // The wrong bytes went to the reaper (#14.8: writers never delete); once it ran, nothing is left.
+    await sweepExpiredIntents();
     expect(await storedFor(s.org)).toEqual({ objects: [], items: [] });
     resetWiring();
     const id = await createRaw(s, body);

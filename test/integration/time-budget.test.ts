@@ -1,3 +1,4 @@
+import { sweepExpiredIntents } from '../../local/sweeper';
 import { b64, createRaw, expectOutcome } from '../support/fhir';
 import { storedFor, versionsOf } from '../support/inspect';
 import { startServer, type TestServer } from '../support/server';
@@ -40,7 +41,9 @@ describe('C7 time budget', () => {
         headers: { 'content-type': 'application/fhir+json' },
       }),
     );
-    // The staged bytes were deleted again and no intent is left behind.
+    // The staged bytes went to the reaper (their intents expired at once, #14.8); once it ran,
+    // nothing is left behind.
+    await sweepExpiredIntents();
     expect(await storedFor(s.org)).toEqual({ objects: [], items: [] });
     delete process.env.LOCAL_FUNCTION_TIMEOUT_SECONDS;
     const ok = await s.fetch('/Binary', {

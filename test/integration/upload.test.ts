@@ -6,6 +6,7 @@ import { keys } from '../../functions/adapters/dynamo-schema';
 import { handler as reaper } from '../../functions/handlers/reaper';
 import { appDeps } from '../../functions/wiring';
 import { mintToken } from '../../local/dev-auth';
+import { sweepExpiredIntents } from '../../local/sweeper';
 import { startServer, type TestServer } from '../support/server';
 
 const MiB = 1024 * 1024;
@@ -147,10 +148,12 @@ describe('C28–C30 $upload', () => {
     expect(again.status).toBe(422);
     expect((await again.json()).issue[0].diagnostics).toMatch(/declared size/);
     expect(await deps.multipart.listParts(session.blobKey, session.storeUploadId)).toBeUndefined();
+    // The assembled object went to the reaper (#14.8: writers never delete objects).
+    await sweepExpiredIntents();
     expect(await deps.multipart.head(session.blobKey)).toBeUndefined();
   });
 
-  test('C30: a declared sha256 that does not match → 422, no version, object deleted', async () => {
+  test('C30: a declared sha256 that does not match → 422, no version, object reaped', async () => {
     const other = Buffer.from(file);
     other[5] = (other[5]! + 1) % 256;
     const up = await start({ contentType: 'text/plain', size: file.length, sha256: sha64(other) });
@@ -161,6 +164,7 @@ describe('C28–C30 $upload', () => {
     expect(res.status).toBe(422);
     expect((await res.json()).issue[0].diagnostics).toMatch(/SHA-256/);
     expect((await s.fetch(`/Binary/${up.id}`)).status).toBe(404);
+    await sweepExpiredIntents();
     expect(await deps.multipart.head(blobKey)).toBeUndefined();
   });
 

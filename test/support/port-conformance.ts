@@ -110,14 +110,17 @@ export function describePortConformance(label: string, setup: () => Promise<Port
         expect(await p.repo.version(org, 'r2', 2)).toBeUndefined();
       });
 
-      test('a dropped intent can no longer be adopted', async () => {
+      test('#14.8: expiring an intent a commit consumed re-creates nothing; expiring a missing one is a no-op', async () => {
         const blobKey = `${org}/Binary/r3/${randomUUID()}`;
+        await p.repo.expireIntent(`${blobKey}-never`, 1_700_000_000);
         await p.repo.putIntent({ blobKey, org, id: 'r3', expiresAt: 2_000_000_000 });
-        await p.repo.dropIntent(blobKey);
+        await p.repo.commit(record(org, 'r3', 1, T(7), { blobKey }), { expectedVid: 0, intentKey: blobKey });
+        await p.repo.expireIntent(blobKey, 1_700_000_000);
+        // The intent stays consumed: a second commit that would adopt it fails.
         await expect(
-          p.repo.commit(record(org, 'r3', 1, T(7), { blobKey }), { expectedVid: 0, intentKey: blobKey }),
+          p.repo.commit(record(org, 'r3', 2, T(8), { blobKey }), { expectedVid: 1, intentKey: blobKey }),
         ).rejects.toBeInstanceOf(VersionConflictError);
-        expect(await p.repo.current(org, 'r3')).toBeUndefined();
+        expect((await p.repo.current(org, 'r3'))?.vid).toBe(1);
       });
 
       test('what a caller does to a record it passed or got changes nothing stored', async () => {

@@ -29,7 +29,7 @@ function memoryRepo(initial: VersionRecord) {
       versions.push(record);
     },
     putIntent: async () => undefined,
-    dropIntent: async () => undefined,
+    expireIntent: async () => undefined,
     isCommitted: async () => true,
   };
   return { repo, versions };

@@ -52,10 +52,15 @@ test('table key prefixes, index names and the TTL attribute are spelled only in 
   ).toEqual([]);
 });
 
-test('the events prefix is spelled only where it is defined (EVENTS_PREFIX, sns-publisher.ts)', () => {
-  const code = SERVICE.map((f) => [f, read(f).replace(/^\s*(\*|\/\/).*$/gm, '')] as const);
-  const literal = code.filter(([, text]) => /['"`]_events\//.test(text)).map(([f]) => f);
-  expect(literal).toEqual(['functions/adapters/sns-publisher.ts']);
+test('the service key prefixes are spelled only where they are defined (SERVICE_KEY_PREFIX in ids.ts, EVENTS_PREFIX, EXPORTS_PREFIX)', () => {
+  const code = SERVICE.map((f) => [f, read(f).replace(/^\s*(\*|\/\/|\/\*).*$/gm, '')] as const);
+  const literal = code.filter(([, text]) => /['"`]_(events|exports)\//.test(text)).map(([f]) => f);
+  expect(literal).toEqual([]);
+  const defined = code.filter(([, text]) => /=\s*`\$\{SERVICE_KEY_PREFIX\}(events|exports)\/`/.test(text));
+  expect(defined.map(([f]) => f).sort()).toEqual([
+    'functions/adapters/s3-export-files.ts',
+    'functions/adapters/sns-publisher.ts',
+  ]);
 });
 
 test('adapters and SDK clients of the service are built only by the composition root (wiring.ts)', () => {
