@@ -361,11 +361,12 @@ def _plain(value, wanted=None):
 class _Part:
     """One partition: its items in moto's query order, and those that cannot be ordered."""
 
-    __slots__ = ("keys", "items", "odd", "big")
+    __slots__ = ("keys", "items", "sizes", "odd", "big")
 
     def __init__(self):
         self.keys = []  # sort key (plain values) of each item, ascending
         self.items = []
+        self.sizes = []  # Item.size() of each, as of its last write
         self.odd = 0  # items with a sort attribute not of its declared S/N type
         self.big = 0  # items over _BIG bytes
 
@@ -402,13 +403,13 @@ class _View:
             declared[table.range_key_attr] = table.range_key_type
         self.types = {a: declared.get(a) for a in self.sort_attrs}
         self.parts = {}  # tuple of hash values (DynamoType) -> _Part
-        self.where = {}  # (table hash, table range) -> (partition, sort key or None, big)
+        self.where = {}  # (table hash, table range) -> (partition, sort key or None, size)
         grouped = {}
         for key, item in _all_items(table):
             placed = self._placement(item)
             if placed is None:
                 continue
-            pkey, skey, big = placed
+            pkey, skey, size = placed
             part = self.parts.get(pkey)
             if part is None:
                 part = self.parts[pkey] = _Part()
@@ -416,16 +417,17 @@ class _View:
             if skey is None:
                 part.odd += 1
             else:
-                grouped[pkey].append((skey, item))
-            part.big += big
+                grouped[pkey].append((skey, item, size))
+            part.big += size > _BIG
             self.where[key] = placed
-        for pkey, pairs in grouped.items():
-            pairs.sort(key=lambda p: p[0])
-            self.parts[pkey].keys = [p[0] for p in pairs]
-            self.parts[pkey].items = [p[1] for p in pairs]
+        for pkey, triples in grouped.items():
+            triples.sort(key=lambda t: t[0])
+            self.parts[pkey].keys = [t[0] for t in triples]
+            self.parts[pkey].items = [t[1] for t in triples]
+            self.parts[pkey].sizes = [t[2] for t in triples]
 
     def _placement(self, item):
-        """(partition, sort key or None when it cannot be ordered, big) or None: not in the index."""
+        """(partition, sort key or None when it cannot be ordered, size) or None: not in the index."""
         if self.base:
             pkey = (item.hash_key,)
         else:
@@ -443,13 +445,13 @@ class _View:
                 skey = None
                 break
             skey.append(p)
-        return pkey, (tuple(skey) if skey is not None else None), int(item.size() > _BIG)
+        return pkey, (tuple(skey) if skey is not None else None), item.size()
 
     def place(self, key, item):
         """Moves the item stored under `key` (None: none now) to where it now belongs."""
         old = self.where.pop(key, None)
         if old is not None:
-            pkey, skey, big = old
+            pkey, skey, size = old
             part = self.parts[pkey]
             if skey is None:
                 part.odd -= 1
@@ -459,7 +461,8 @@ class _View:
                     raise LookupError(f"index view lost {key}")
                 del part.keys[i]
                 del part.items[i]
-            part.big -= big
+                del part.sizes[i]
+            part.big -= size > _BIG
             if not part.items and not part.odd:
                 del self.parts[pkey]
         if item is None:
@@ -467,7 +470,7 @@ class _View:
         placed = self._placement(item)
         if placed is None:
             return
-        pkey, skey, big = placed
+        pkey, skey, size = placed
         part = self.parts.get(pkey)
         if part is None:
             part = self.parts[pkey] = _Part()
@@ -477,7 +480,8 @@ class _View:
             i = bisect.bisect_left(part.keys, skey)
             part.keys.insert(i, skey)
             part.items.insert(i, item)
-        part.big += big
+            part.sizes.insert(i, size)
+        part.big += size > _BIG
         self.where[key] = placed
 
 
@@ -630,18 +634,19 @@ def query(
     result_size = 0
     scanned_count = 0
     last_evaluated_key = None
-    keys, items = (part.keys, part.items) if part else ([], [])
+    keys, items, sizes = (part.keys, part.items, part.sizes) if part else ([], [], [])
     i = start
     while 0 <= i < len(items):
         result = items[i]
+        size = sizes[i]  # result.size(), kept since its last write
         reached_length_limit = len(results) == limit
-        reached_size_limit = (result_size + result.size()) > RESULT_SIZE_LIMIT
+        reached_size_limit = (result_size + size) > RESULT_SIZE_LIMIT
         if reached_length_limit or reached_size_limit:
             last_evaluated_key = self._get_last_evaluated_key(results[-1], index_name)
             break
         if not range_comparison:
             results.append(result)
-            result_size += result.size()
+            result_size += size
             scanned_count += 1
         else:
             value = result.attrs.get(range_attr)
@@ -653,7 +658,7 @@ def query(
                 matched = False
             if matched:
                 results.append(result)
-                result_size += result.size()
+                result_size += size
                 scanned_count += 1
             elif _beyond(keys[i][0], interval, step):
                 # Nothing further matches; moto reads on only for a page ended by an item's size.
@@ -661,8 +666,9 @@ def query(
                     break
         i += step
 
-    # moto's tail, unchanged
-    results = copy.deepcopy(results)
+    # moto's tail, but without its deep copy of every result: nothing below changes an item
+    # (projections build new ones), and the response is serialized before the DynamoDB lock is
+    # released, so no later write can reach it. A COUNT over a large partition copied it all.
     if index_name:
         index = self.get_index(index_name)
         results = [index.project(r) for r in results]
