@@ -15,11 +15,16 @@ import type { CapabilityEntry } from './core/capabilities';
  * - the CapabilityStatement (functions/core/capabilities.ts).
  *
  * Operation segments (`$upload`, `$export`): no AWS document says that an HTTP API route path may
- * contain `$`, so the stack never depends on it. A gateway path has each `$…` segment replaced by a
- * path variable, and the function matches the literal segment itself (anything else → 404). So a
- * client still calls exactly `POST [base]/Binary/$upload` (or `%24upload`, which API Gateway decodes
- * before routing, as the local gateway does). Operations whose gateway routes coincide (GET
- * `/Binary/$export` and read's GET `/Binary/{id}`) must share a module: `gatewayRoutes` says so.
+ * contain `$`, so the stack never depends on it (#9 item 5). A gateway path has each `$…` segment
+ * replaced by a path variable (`gatewayPath`), and the function matches the literal segment
+ * itself: anything else gets what the `$default` route would answer (C40). So a client still calls
+ * exactly `POST [base]/Binary/$upload` (or `%24upload`: API Gateway decodes the path before routing
+ * and hands it on decoded, as the local gateway does). Operations whose gateway routes coincide
+ * share a module, and so one function (`gatewayRoutes` refuses otherwise): the GET `$export`
+ * kick-off is served with read (both GET `/Binary/{id}`), the `$upload` start, `$validate` and the
+ * POST `$export` kick-off together (POST `/Binary/{id}`), and so on (`module` below).
+ * Such a function holds the union of its operations' IAM grants and its route the union of their
+ * scopes; each operation's own permission is checked in the function (core/auth.ts).
  */
 
 export type Method = 'GET' | 'HEAD' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
@@ -208,7 +213,7 @@ export const operations: OperationDef[] = [
     permission: ['c'],
     capabilities: MULTIPART,
     capability: { operation: 'upload' },
-    module: 'handlers/upload-start',
+    module: 'handlers/operation-post',
   },
   // $validate stores nothing: the read permission suffices (#12, R4 resource-operation-validate).
   {
@@ -217,7 +222,7 @@ export const operations: OperationDef[] = [
     permission: ['r'],
     capabilities: READ,
     capability: { operation: 'validate' },
-    module: 'handlers/validate',
+    module: 'handlers/operation-post',
   },
   {
     name: 'upload-start-id',
@@ -226,7 +231,7 @@ export const operations: OperationDef[] = [
     permission: ['u'],
     capabilities: MULTIPART,
     capability: { operation: 'upload' },
-    module: 'handlers/upload-start',
+    module: 'handlers/operation-post',
   },
   {
     name: 'upload-status',
@@ -234,7 +239,7 @@ export const operations: OperationDef[] = [
     permission: ['c', 'u'],
     capabilities: MULTIPART,
     capability: { operation: 'upload' },
-    module: 'handlers/upload-status',
+    module: 'handlers/operation-get',
   },
   {
     name: 'upload-complete',
@@ -254,18 +259,28 @@ export const operations: OperationDef[] = [
     permission: ['c', 'u'],
     capabilities: MULTIPART,
     capability: { operation: 'upload' },
-    module: 'handlers/upload-abort',
+    module: 'handlers/operation-delete',
   },
   // Bulk export (C35): a read of the whole tenant, asynchronous. The job and the tenant's lock are
   // table items; the export files are granted on the `_exports/` prefix only, with the worker
   // (infra/exports.ts).
+  // The kick-off's two forms sit behind different gateway routes (GET beside read, POST beside
+  // the `$upload` start), so each is an operation of the module serving that route.
   {
-    name: 'export-kickoff',
-    routes: [at(['GET', 'POST'], '/Binary/$export')],
+    name: 'export-kickoff-get',
+    routes: [at(['GET'], '/Binary/$export')],
     permission: ['r', 's'],
     capabilities: ['table:read', 'table:write'],
     capability: { operation: 'export' },
-    module: 'handlers/export-kickoff',
+    module: 'handlers/read',
+  },
+  {
+    name: 'export-kickoff-post',
+    routes: [at(['POST'], '/Binary/$export')],
+    permission: ['r', 's'],
+    capabilities: ['table:read', 'table:write'],
+    capability: { operation: 'export' },
+    module: 'handlers/operation-post',
   },
   {
     name: 'export-status',
@@ -273,7 +288,7 @@ export const operations: OperationDef[] = [
     permission: ['r', 's'],
     capabilities: ['table:read'],
     capability: { operation: 'export' },
-    module: 'handlers/export-status',
+    module: 'handlers/operation-get',
   },
   {
     name: 'export-cancel',
@@ -281,7 +296,7 @@ export const operations: OperationDef[] = [
     permission: ['r', 's'],
     capabilities: ['table:read', 'table:write'],
     capability: { operation: 'export' },
-    module: 'handlers/export-cancel',
+    module: 'handlers/operation-delete',
   },
   {
     name: 'export-download',
@@ -289,7 +304,7 @@ export const operations: OperationDef[] = [
     permission: ['r', 's'],
     capabilities: ['table:read'],
     capability: { operation: 'export-download' },
-    module: 'handlers/export-download',
+    module: 'handlers/operation-get',
   },
 ];
 
@@ -308,41 +323,48 @@ export interface RouteDef {
   scopes: string[];
 }
 
-/**
- * Whether the deployed gateway routes carry path variables in place of `$…` segments (#9 item 5).
- * Off for now: with it on, operations whose gateway routes coincide must share a module
- * (`gatewayRoutes` refuses otherwise), and the bulk export's modules (C35) are not grouped that
- * way yet (GET `$export` beside read, POST `$export`/`$validate` beside `$upload` start, …).
- * The functions match the contract URLs themselves either way.
- */
-export const OPERATION_SEGMENTS_AS_VARIABLES = false;
-
 /** A `$name` segment of a contract path. */
 const isOperationSegment = (s: string) => s.startsWith('$');
+const isVariable = (s: string) => /^\{\w+\}$/.test(s);
 
 /**
- * The gateway path of a contract path: `$upload` → `{op}` (`{op2}` for a second one).
- * Variable names matter only for readability; the function re-matches the contract path.
+ * The gateway path of a contract path (#9 item 5): each `$…` segment becomes a path variable, and
+ * every variable takes the name of the first variable met at the same place (after the same
+ * parent path) in `names`, so sibling routes never name one path segment differently
+ * (`GET /Binary/{id}` and `POST /Binary/{id}`, not `POST /Binary/{op}`): REST APIs refuse
+ * differently named siblings, and no AWS document says HTTP APIs accept them. Names matter for
+ * nothing else: the function re-matches the contract path (functions/http/handler.ts).
  */
-export function gatewayPath(path: string, variables = OPERATION_SEGMENTS_AS_VARIABLES): string {
-  if (!variables) return path;
-  let n = 0;
-  return path
-    .split('/')
-    .map((s) => (isOperationSegment(s) ? `{op${++n === 1 ? '' : n}}` : s))
-    .join('/');
+export function gatewayPath(path: string, names = new Map<string, string>()): string {
+  const out: string[] = [];
+  let parent = '';
+  for (const s of path.split('/').slice(1)) {
+    if (!isOperationSegment(s) && !isVariable(s)) {
+      out.push(s);
+      parent += `/${s}`;
+      continue;
+    }
+    const name = names.get(parent) ?? (isOperationSegment(s) ? 'op' : s.slice(1, -1));
+    names.set(parent, name);
+    if (out.includes(`{${name}}`))
+      throw new Error(`The gateway path of ${path} would name two segments {${name}}: rename a variable.`);
+    out.push(`{${name}}`);
+    parent += '/{}';
+  }
+  return `/${out.join('/')}`;
 }
 
 /** A path's shape for conflict detection: every variable is the same (`GET /a/{x}` = `GET /a/{y}`). */
 const shape = (path: string) => path.replace(/\{[^}]+\}/g, '{}');
 
 /** The gateway routes of a table of operations; throws when two modules would share a route. */
-export function gatewayRoutes(ops: OperationDef[], variables = OPERATION_SEGMENTS_AS_VARIABLES): RouteDef[] {
+export function gatewayRoutes(ops: OperationDef[]): RouteDef[] {
   const byKey = new Map<string, RouteDef & { permissions: Permission[] }>();
+  const names = new Map<string, string>();
   for (const op of ops) {
     for (const { methods, path } of op.routes) {
       for (const method of methods) {
-        const gw = gatewayPath(path, variables);
+        const gw = gatewayPath(path, names);
         const key = `${method} ${shape(gw)}`;
         const existing = byKey.get(key);
         if (!existing) {

@@ -75,8 +75,11 @@ export class Exports extends Construct {
     this.grantExportObjects(this.worker, ['s3:PutObject', 's3:AbortMultipartUpload', 's3:DeleteObject']);
     this.queue.grantSendMessages(this.worker.fn);
 
-    const kickoff = props.apiFunctions.get('export-kickoff');
-    if (kickoff) {
+    // The kick-off's GET and POST forms are served by two functions (functions/routes.ts).
+    const kickoffs = new Set(
+      ['export-kickoff-get', 'export-kickoff-post'].flatMap((n) => props.apiFunctions.get(n) ?? []),
+    );
+    for (const kickoff of kickoffs) {
       kickoff.fn.addEnvironment('EXPORT_QUEUE_URL', this.queue.queueUrl);
       this.queue.grantSendMessages(kickoff.fn);
     }

@@ -34,6 +34,13 @@ export const routes: ContractRoute[] = operations.flatMap((op) =>
   ),
 );
 
+/** The kick-off's GET and POST forms are two operations of the table (two gateway routes). */
+const EXPORT_KICKOFF = {
+  summary: 'Start a bulk export of the organization’s Binaries (Prefer: respond-async)',
+  rules: 'C35',
+  ok: { '202': 'Accepted: Content-Location is the status URL' },
+};
+
 /** What the route table does not say: a summary, the contract rules, the success answers. */
 const OPERATIONS: Record<string, { summary: string; rules: string; ok: Record<string, string> }> = {
   create: { summary: 'Create a Binary', rules: 'C10-C13', ok: { '201': 'Created: Location, ETag' } },
@@ -113,11 +120,8 @@ const OPERATIONS: Record<string, { summary: string; rules: string; ok: Record<st
     rules: 'C27',
     ok: { '200': 'An OperationOutcome: the issues found, if any' },
   },
-  'export-kickoff': {
-    summary: 'Start a bulk export of the organization’s Binaries (Prefer: respond-async)',
-    rules: 'C35',
-    ok: { '202': 'Accepted: Content-Location is the status URL' },
-  },
+  'export-kickoff-get': EXPORT_KICKOFF,
+  'export-kickoff-post': EXPORT_KICKOFF,
   'export-status': {
     summary: 'Status of a bulk export: progress, or the manifest when done',
     rules: 'C35',

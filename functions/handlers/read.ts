@@ -1,4 +1,6 @@
+import { exportKickoff } from '../core/export';
 import { readBinary } from '../core/operations';
 import { fhirHandler } from '../http/handler';
 
-export const handler = fhirHandler({ read: readBinary });
+/** GET|HEAD [base]/Binary/{id}: read, and the GET `$export` kick-off behind the same gateway route. */
+export const handler = fhirHandler({ read: readBinary, 'export-kickoff-get': exportKickoff });

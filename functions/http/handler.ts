@@ -79,6 +79,8 @@ const fallbackOf = (): Resolved => ({
  * as path variables, so the function decides which operation a request is by matching its
  * (already percent-decoded) rawPath against the contract URLs: `%24upload` arrives as `$upload`,
  * and a path none of them declares gets what the `$default` route would answer (404/405/501).
+ * Operations whose gateway routes coincide share a module; the authorizer then accepts the union
+ * of their scopes, and each request is authorized here with its own operation's permission (C2).
  */
 export function fhirHandler(ops: Record<string, Operation>) {
   const served = Object.entries(ops).flatMap(([name, run]) => {
@@ -87,7 +89,7 @@ export function fhirHandler(ops: Record<string, Operation>) {
   });
   const matcher = new RouteMatcher(served);
   const otherwise = fallbackOf();
-  return lambdaHandler((event) => {
+  const handler = lambdaHandler((event) => {
     // A prefix before the contract path (a custom domain's API mapping) is skipped.
     const raw = event.rawPath ?? '/';
     const at = raw.indexOf('/organizations/');
@@ -111,6 +113,8 @@ export function fhirHandler(ops: Record<string, Operation>) {
       params: m.params,
     };
   });
+  // The names it serves, so a test can hold each module to its operations in the table.
+  return Object.assign(handler, { operations: Object.keys(ops) });
 }
 
 /** The `$default` route's function (C40): 404, 405 and 501 as OperationOutcomes. */

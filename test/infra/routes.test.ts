@@ -2,24 +2,12 @@ import type { App } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { acceptedScopes } from '../../functions/core/auth';
 import { BASE, gatewayRoutes, type OperationDef, operations, routes } from '../../functions/routes';
+import { byModule } from '../../infra/api';
 import { buildApp } from '../../infra/app';
 import type { FhirBinaryStack } from '../../infra/stack';
 import { actionsOf, BUCKET_WRITES, logicalIdOf, statementsOf, TABLE_WRITES, testApp } from './support';
 
-/**
- * The stack is built from the operation table (functions/routes.ts), plus one operation the table
- * lacks today, shaped like the bulk export's status route (C35), served from the upload-status
- * module: it shares the upload-status gateway route, so its wiring is checked too.
- */
-const exportStatus: OperationDef = {
-  name: 'export-status-test',
-  routes: [{ methods: ['GET'], path: `${BASE}/Binary/$export/{jobId}` }],
-  permission: ['r'],
-  capabilities: ['table:read'],
-  capability: { operation: 'export' },
-  module: 'handlers/upload-status',
-};
-
+/** The stack is built from the operation table (functions/routes.ts). */
 let app: App;
 let stack: FhirBinaryStack;
 let template: Template;
@@ -48,44 +36,97 @@ test('C2/C27: a public route has no authorizer and its function touches no data'
   expect(actions.filter((a) => /^(dynamodb|s3|kms):/.test(a))).toEqual([]);
 });
 
-/** The table without the operations not yet grouped for variable gateway paths (C35, $validate). */
-const grouped = operations.filter((o) => !o.name.startsWith('export') && o.name !== 'validate');
+const keyOf = (r: { method: string; path: string }) => `${r.method} ${r.path}`;
 
-test('C28 (#9 item 5): with variables, no route key holds a `$`; operation segments are path variables', () => {
-  const keys = gatewayRoutes(grouped, true).map((r) => `${r.method} ${r.path}`);
+test('C28 (#9 item 5): no route key holds a `$`; operation segments are path variables named like their siblings', () => {
+  const keys = routes.map(keyOf);
   expect(keys.filter((k) => k.includes('$'))).toEqual([]);
   expect(keys).toEqual(
     expect.arrayContaining([
-      `POST ${BASE}/Binary/{op}`,
+      `POST ${BASE}/Binary/{id}`,
       `POST ${BASE}/Binary/{id}/{op}`,
-      `GET ${BASE}/Binary/{op}/{uploadId}`,
-      `POST ${BASE}/Binary/{op}/{uploadId}/complete`,
-      `DELETE ${BASE}/Binary/{op}/{uploadId}`,
+      `GET ${BASE}/Binary/{id}/{op}`,
+      `POST ${BASE}/Binary/{id}/{op}/complete`,
+      `DELETE ${BASE}/Binary/{id}/{op}`,
     ]),
   );
   expect(new Set(keys).size).toBe(keys.length);
+  // Siblings (routes with the same parent path) name a variable segment one way only.
+  const names = new Map<string, Set<string>>();
+  for (const k of keys) {
+    const segs = k.split(' ')[1]!.split('/');
+    segs.forEach((seg, i) => {
+      if (!seg.startsWith('{')) return;
+      const parent = segs
+        .slice(0, i)
+        .join('/')
+        .replace(/\{\w+\}/g, '{}');
+      names.set(parent, new Set([...(names.get(parent) ?? []), seg]));
+    });
+  }
+  for (const [parent, n] of names) expect([parent, [...n]]).toEqual([parent, [...n].slice(0, 1)]);
 });
 
-test('C35 (#9 item 5): an operation sharing a gateway route shares its module and adds its scopes', () => {
-  const shared = gatewayRoutes([...grouped, exportStatus], true).find(
-    (r) => r.method === 'GET' && r.path === `${BASE}/Binary/{op}/{uploadId}`,
-  )!;
-  expect(shared.operations).toEqual(['upload-status', 'export-status-test']);
-  expect(shared.scopes).toEqual(expect.arrayContaining([...acceptedScopes(['c', 'u']), 'system/Binary.r']));
-});
-
-test('two modules behind one gateway route are refused (GET $export beside read)', () => {
-  expect(() => gatewayRoutes(operations, true)).toThrow(/share the API Gateway route/);
-  const kickoff: OperationDef = {
-    ...exportStatus,
-    name: 'export-kickoff-test',
-    routes: [{ methods: ['GET'], path: `${BASE}/Binary/$export` }],
-    module: 'handlers/other',
-  };
-  expect(() => gatewayRoutes([...grouped, kickoff], true)).toThrow(
-    /share the API Gateway route GET .*\/Binary\/\{id\}/,
+test('C35 (#9 item 5): operations behind one gateway route share its function, and the route takes the union of their scopes', () => {
+  const at = (method: string, path: string) => routes.find((r) => keyOf(r) === `${method} ${BASE}${path}`)!;
+  expect(at('GET', '/Binary/{id}').operations).toEqual(['read', 'export-kickoff-get']);
+  expect(at('HEAD', '/Binary/{id}').operations).toEqual(['read']);
+  expect(at('POST', '/Binary/{id}').operations).toEqual(['upload-start', 'validate', 'export-kickoff-post']);
+  expect(at('GET', '/Binary/{id}/{op}').operations).toEqual([
+    'upload-status',
+    'export-status',
+    'export-download',
+  ]);
+  expect(at('DELETE', '/Binary/{id}/{op}').operations).toEqual(['upload-abort', 'export-cancel']);
+  const post = at('POST', '/Binary/{id}');
+  expect(post.scopes).toEqual(
+    expect.arrayContaining([...acceptedScopes(['c']), ...acceptedScopes(['r']), ...acceptedScopes(['s'])]),
   );
-  expect(() => gatewayRoutes([...grouped, { ...kickoff, module: 'handlers/read' }], true)).not.toThrow();
+  expect(post.scopes).not.toContain('system/Binary.d');
+  for (const name of ['upload-start', 'validate', 'export-kickoff-post', 'upload-start-id'])
+    expect([name, fnOf(name)]).toEqual([name, fnOf('upload-start')]);
+  expect(fnOf('export-kickoff-get')).toBe(fnOf('read'));
+  expect(fnOf('export-download')).toBe(fnOf('upload-status'));
+  expect(fnOf('export-cancel')).toBe(fnOf('upload-abort'));
+});
+
+test('#9 item 5: two modules behind one gateway route are refused, and so are public and protected operations', () => {
+  const op = (name: string, path: string, module: string, permission: OperationDef['permission'] = ['r']) =>
+    ({
+      name,
+      routes: [{ methods: ['GET'], path: `${BASE}${path}` }],
+      permission,
+      capabilities: [],
+      module,
+    }) satisfies OperationDef;
+  const read = op('read', '/Binary/{id}', 'handlers/read');
+  expect(() => gatewayRoutes([read, op('x', '/Binary/$x', 'handlers/other')])).toThrow(
+    /read and x share the API Gateway route GET .*\/Binary\/\{id\}: serve them from one module/,
+  );
+  expect(() => gatewayRoutes([read, op('x', '/Binary/$x', 'handlers/read')])).not.toThrow();
+  expect(() => gatewayRoutes([read, op('x', '/Binary/$x', 'handlers/read', 'public')])).toThrow(
+    /mixes public and protected/,
+  );
+});
+
+test('#9 item 5: each handler module serves exactly the operations the table gives it', async () => {
+  for (const [module, ops] of byModule(operations)) {
+    const { handler } = (await import(`../../functions/${module}`)) as { handler: { operations?: string[] } };
+    expect([module, [...(handler.operations ?? [])].sort()]).toEqual([module, ops.map((o) => o.name).sort()]);
+  }
+});
+
+test('#9 item 5: a function serving several operations gets the union of their grants', () => {
+  // upload-status presigns part uploads; export-download reads export files (C29, C35).
+  const actions = actionsOf(template, fnOf('export-download'));
+  for (const a of ['s3:GetObject', 's3:PutObject', 's3:ListMultipartUploadParts', 'dynamodb:GetItem'])
+    expect([a, actions.has(a)]).toEqual([a, true]);
+  // read also kicks off GET exports: it may write the job and send to the export queue, but never
+  // put or delete objects.
+  const read = actionsOf(template, fnOf('read'));
+  expect(read.has('sqs:SendMessage')).toBe(true);
+  expect(read.has('dynamodb:PutItem') || read.has('dynamodb:TransactWriteItems')).toBe(true);
+  for (const a of BUCKET_WRITES) expect([a, read.has(a)]).toEqual([a, false]);
 });
 
 test('C28-C30: upload-* functions get the multipart actions with KMS data keys', () => {
@@ -129,13 +170,12 @@ test('read operations get read grants only: no writes, no deletes', () => {
   }
 });
 
-test('every gateway route of the table is deployed, and only those', () => {
-  const keys = Object.values(template.findResources('AWS::ApiGatewayV2::Route')).map(
+test('every gateway route of the table is deployed, and only those; no key but $default holds a `$` (#9 item 5)', () => {
+  const keys: string[] = Object.values(template.findResources('AWS::ApiGatewayV2::Route')).map(
     (r) => r.Properties.RouteKey,
   );
-  expect(keys.sort()).toEqual(
-    [...gatewayRoutes(operations).map((r) => `${r.method} ${r.path}`), '$default'].sort(),
-  );
+  expect(keys.sort()).toEqual([...routes.map(keyOf), '$default'].sort());
+  expect(keys.filter((k) => k !== '$default' && k.includes('$'))).toEqual([]);
   expect(routes.length).toBeGreaterThan(15);
 });
 

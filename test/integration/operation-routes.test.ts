@@ -71,3 +71,39 @@ test('C2: SMART v2 scopes are accepted per operation (system/Binary.c starts, .r
     (await fetch(`${s.base}/Binary?_id=${id}`, { headers: { authorization: `Bearer ${r}` } })).status,
   ).toBe(403);
 });
+
+describe('#9 item 5 (C1, C2): operations sharing a gateway route share its function', () => {
+  const as = (scope: string) => mintToken({ organizations: [s.org], scope });
+  const outcome = async (res: Response) => ((await res.json()) as { resourceType: string }).resourceType;
+
+  test('C2: the route accepts the union of its operations’ scopes; the function checks each operation’s own', async () => {
+    // GET [base]/Binary/{id} serves read (r) and the GET $export kick-off (r or s): a search-only
+    // token passes the gateway and is refused by the function, as an OperationOutcome.
+    const search = await as('system/Binary.s');
+    const read = await fetch(`${s.base}/Binary/abc`, { headers: { authorization: `Bearer ${search}` } });
+    expect([read.status, await outcome(read)]).toEqual([403, 'OperationOutcome']);
+    // POST [base]/Binary/{id} serves the $upload start (c) and $validate (r).
+    const r = await as('system/Binary.r');
+    const upload = await start('/Binary/%24upload', r);
+    expect([upload.status, await outcome(upload)]).toEqual([403, 'OperationOutcome']);
+    const validate = await fetch(`${s.base}/Binary/%24validate`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${r}`, 'content-type': 'application/fhir+json' },
+      body: JSON.stringify({ resourceType: 'Binary', contentType: 'text/plain', data: 'aGk=' }),
+    });
+    expect(validate.status).toBe(200);
+    // A scope no operation behind the route grants is refused by the gateway itself (C40).
+    const d = await as('system/Binary.d');
+    const gw = await start('/Binary/$upload', d);
+    expect([gw.status, await gw.json()]).toEqual([403, { message: 'Forbidden' }]);
+  });
+
+  test('C40: behind an operation route the authorizer answers first; with a token the function answers as $default would', async () => {
+    const bare = await fetch(`${s.base}/Binary/x/y`, { method: 'DELETE' });
+    expect([bare.status, await bare.json()]).toEqual([401, { message: 'Unauthorized' }]);
+    const unknownJob = await s.fetch('/Binary/%24export/no-such-job');
+    expect([unknownJob.status, await outcome(unknownJob)]).toEqual([404, 'OperationOutcome']);
+    const encodedUpload = await s.fetch('/Binary/%24upload/no-such-upload', { method: 'DELETE' });
+    expect([encodedUpload.status, await outcome(encodedUpload)]).toEqual([404, 'OperationOutcome']);
+  });
+});

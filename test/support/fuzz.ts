@@ -5,7 +5,7 @@
  * in-process to the handlers and over HTTP to `npm start`.
  */
 import fc from 'fast-check';
-import { routes } from '../../functions/routes';
+import { contractRoutes } from '../../functions/routes';
 
 export interface FuzzRequest {
   method: string;
@@ -60,11 +60,14 @@ function segment(known: string[]): fc.Arbitrary<string> {
   );
 }
 
-/** A path built from a route of the table, or a random path (the gateway answers those). */
+/**
+ * A path built from a contract URL of the table (`$…` segments literal, as clients send them), or
+ * a random path (the gateway answers those).
+ */
 function path(org: string, known: string[]): fc.Arbitrary<{ path: string; method: string }> {
   const fromRoute = fc
     .tuple(
-      fc.constantFrom(...routes),
+      fc.constantFrom(...contractRoutes()),
       fc.oneof({ weight: 9, arbitrary: fc.constant(org) }, { weight: 1, arbitrary: segment(['other-org']) }),
       segment(known),
       segment(['1', '2', '3']),
@@ -80,7 +83,8 @@ function path(org: string, known: string[]): fc.Arbitrary<{ path: string; method
         .replace('{organizationId}', o)
         .replace('{id}', id)
         .replace('{vid}', vid)
-        .replace('{uploadId}', uploadId),
+        .replace('{uploadId}', uploadId)
+        .replace('{jobId}', uploadId),
     }));
   const random = fc
     .tuple(

@@ -76,15 +76,22 @@ describe('C2 SMART scopes', () => {
       expect.arrayContaining(['system/Binary.read', 'system/Binary.r', 'user/*.rs']),
     );
     expect(read.scopes).not.toContain('system/Binary.write');
-    expect(read.scopes).not.toContain('system/Binary.s');
+    // #9 item 5: the GET $export kick-off (r or s) shares read's gateway route, so the authorizer
+    // lets `s` through there too; the function refuses it for a read (C2).
+    expect(read.operations).toEqual(['read', 'export-kickoff-get']);
+    expect(read.scopes).toContain('system/Binary.s');
   });
 });
 
 describe('C28 (#9 item 5) operation segments', () => {
-  test('a gateway path replaces $ segments with variables; contract paths keep them', () => {
-    expect(gatewayPath('/a/Binary/$upload/{uploadId}', true)).toBe('/a/Binary/{op}/{uploadId}');
-    expect(gatewayPath('/a/Binary/{id}/$export-download', true)).toBe('/a/Binary/{id}/{op}');
-    expect(gatewayPath('/a/Binary/$upload', false)).toBe('/a/Binary/$upload');
+  test('a gateway path replaces $ segments with variables named like their siblings; contract paths keep them', () => {
+    expect(gatewayPath('/a/Binary/$upload/{uploadId}')).toBe('/a/Binary/{op}/{uploadId}');
+    expect(gatewayPath('/a/Binary/{id}/$export-download')).toBe('/a/Binary/{id}/{op}');
+    const names = new Map<string, string>();
+    expect(gatewayPath('/a/Binary/{id}', names)).toBe('/a/Binary/{id}');
+    expect(gatewayPath('/a/Binary/$upload/{uploadId}', names)).toBe('/a/Binary/{id}/{uploadId}');
+    expect(gatewayPath('/a/Binary/{id}/$x', names)).toBe('/a/Binary/{id}/{uploadId}');
+    expect(() => gatewayPath('/a/{x}/{y}', new Map([['/a/{}', 'x']]))).toThrow(/two segments \{x\}/);
     expect(operations.find((o) => o.name === 'upload-start')!.routes[0]!.path).toMatch(/\/Binary\/\$upload$/);
     expect(routes.length).toBeGreaterThan(15);
   });

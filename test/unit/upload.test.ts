@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { choosePartSize, MAX_PARTS, MIN_PART_SIZE } from '../../functions/core/upload-parts';
 import { type HashCheckpoint, resumableSha256 } from '../../functions/core/upload-verify';
-import { matchRoute } from '../../local/router';
+import { decodePath, matchRoute } from '../../local/router';
 
 const MiB = 1024 * 1024;
 
@@ -29,11 +29,14 @@ describe('C28–C30 routes', () => {
     return r && 'route' in r ? r.route.module : r;
   };
   test('C28: $upload URLs reach the upload functions through their gateway routes', () => {
-    expect(name('POST', `${base}/$upload`)).toBe('handlers/upload-start');
-    expect(name('POST', `${base}/abc/$upload`)).toBe('handlers/upload-start');
-    expect(name('GET', `${base}/$upload/u1`)).toBe('handlers/upload-status');
-    expect(name('DELETE', `${base}/$upload/u1`)).toBe('handlers/upload-abort');
+    expect(name('POST', `${base}/$upload`)).toBe('handlers/operation-post');
+    expect(decodePath(`${base}/%24upload`)).toBe(`${base}/$upload`); // API Gateway decodes before routing
+    expect(name('POST', `${base}/abc/$upload`)).toBe('handlers/operation-post');
+    expect(name('GET', `${base}/$upload/u1`)).toBe('handlers/operation-get');
+    expect(name('DELETE', `${base}/$upload/u1`)).toBe('handlers/operation-delete');
     expect(name('POST', `${base}/$upload/u1/complete`)).toBe('handlers/upload-complete');
+    expect(name('GET', `${base}/$export`)).toBe('handlers/read');
+    expect(name('POST', `${base}/_search`)).toBe('handlers/search'); // a literal segment beats {id}
     expect(name('GET', `${base}/abc`)).toBe('handlers/read');
     expect(name('GET', `${base}/abc/_history`)).toBe('handlers/history-instance');
   });

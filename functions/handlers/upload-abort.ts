@@ -1,4 +1,0 @@
-import { abortUpload } from '../core/upload';
-import { fhirHandler } from '../http/handler';
-
-export const handler = fhirHandler({ 'upload-abort': abortUpload });

@@ -1,4 +1,0 @@
-import { validateBinary } from '../core/validate';
-import { fhirHandler } from '../http/handler';
-
-export const handler = fhirHandler({ validate: validateBinary });
