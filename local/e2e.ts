@@ -168,6 +168,12 @@ function sendLarge(
   });
 }
 
+interface ExportManifest {
+  requiresAccessToken: boolean;
+  output: { type: string; url: string; count: number }[];
+  error: unknown[];
+}
+
 /** The suite: a fresh list of checks with their own shared state (one list per run). */
 export function e2eSuite(): E2eCheck[] {
   let T: E2eTarget;
@@ -197,6 +203,27 @@ export function e2eSuite(): E2eCheck[] {
   const need = <V>(v: V | undefined, what: string): V => {
     if (v === undefined) assert.fail(`${what} is missing: an earlier check failed`);
     return v;
+  };
+
+  /** Polls an export's status URL (C35) until it answers the manifest. */
+  const exportManifest = async (status: string): Promise<ExportManifest> => {
+    assert.ok(status.startsWith(`${T.base}/Binary/$export/`), `Content-Location ${status}`);
+    const deadline = Date.now() + 90_000;
+    for (;;) {
+      const res = await call(status);
+      if (res.status === 202) {
+        assert.ok(res.headers.get('x-progress') !== null, 'X-Progress');
+        await res.body?.cancel();
+        assert.ok(Date.now() < deadline, 'the export did not finish within 90 s');
+        const wait = Math.min(1000, Number(res.headers.get('retry-after') ?? 1) * 1000);
+        await new Promise((r) => setTimeout(r, wait));
+        continue;
+      }
+      if (res.status !== 200) assert.fail(`status: ${await answerText(res)}`);
+      assert.match(res.headers.get('content-type') ?? '', /^application\/json/);
+      assert.ok(res.headers.get('expires'));
+      return (await parsed(res)) as ExportManifest;
+    }
   };
 
   // What the checks create and share, in the order they do.
@@ -871,9 +898,15 @@ export function e2eSuite(): E2eCheck[] {
       },
     },
     {
-      name: '$export: kick-off → 202; status → 202 then the manifest; download the ndjson (no deleted Binary); cancel → 202, then 404',
+      name: '$export: GET kick-off → 202; status → 202 then the manifest; download the ndjson (no deleted Binary); cancel → 202, then 404; POST kick-off with Parameters (as %24export) → the same Binaries',
       rules: ['C35'],
-      covers: ['export-kickoff', 'export-status', 'export-download', 'export-cancel'],
+      covers: [
+        'export-kickoff-get',
+        'export-kickoff-post',
+        'export-status',
+        'export-download',
+        'export-cancel',
+      ],
       async run() {
         const from = need(since, 'the first write');
         await expectOutcome(await call('/Binary/$export'), 400, ['invalid', 'required', 'value']);
@@ -891,35 +924,11 @@ export function e2eSuite(): E2eCheck[] {
         await expectStatus(kick, 202);
         await kick.body?.cancel();
         const status = kick.headers.get('content-location') ?? '';
-        assert.ok(status.startsWith(`${T.base}/Binary/$export/`), `Content-Location ${status}`);
-        let manifest:
-          | {
-              requiresAccessToken: boolean;
-              output: { type: string; url: string; count: number }[];
-              error: unknown[];
-            }
-          | undefined;
-        const deadline = Date.now() + 90_000;
-        while (!manifest) {
-          const res = await call(status);
-          if (res.status === 202) {
-            assert.ok(res.headers.get('x-progress') !== null, 'X-Progress');
-            await res.body?.cancel();
-            assert.ok(Date.now() < deadline, 'the export did not finish within 90 s');
-            await new Promise((r) =>
-              setTimeout(r, Math.min(1000, Number(res.headers.get('retry-after') ?? 1) * 1000)),
-            );
-            continue;
-          }
-          if (res.status !== 200) assert.fail(`status: ${await answerText(res)}`);
-          assert.match(res.headers.get('content-type') ?? '', /^application\/json/);
-          assert.ok(res.headers.get('expires'));
-          manifest = (await parsed(res)) as typeof manifest;
-        }
-        assert.equal(manifest!.requiresAccessToken, true);
-        assert.deepEqual(manifest!.error, []);
+        const manifest = await exportManifest(status);
+        assert.equal(manifest.requiresAccessToken, true);
+        assert.deepEqual(manifest.error, []);
         const lines: { resourceType: string; id: string; meta: { versionId: string } }[] = [];
-        for (const out of manifest!.output) {
+        for (const out of manifest.output) {
           assert.equal(out.type, 'Binary');
           let res = await call(out.url);
           if (res.status === 307) res = await call(res.headers.get('location')!, { token: null });
@@ -942,7 +951,27 @@ export function e2eSuite(): E2eCheck[] {
         assert.equal(cancel.status, 202);
         await cancel.body?.cancel();
         await expectOutcome(await call(status), 404, 'not-found');
-        if (manifest!.output[0]) await expectOutcome(await call(manifest!.output[0].url), 404, 'not-found');
+        if (manifest.output[0]) await expectOutcome(await call(manifest.output[0].url), 404, 'not-found');
+        // The POST form takes the same parameters as a Parameters resource (C35).
+        const posted = await call('/Binary/%24export', {
+          method: 'POST',
+          headers: { prefer: 'respond-async', 'content-type': 'application/fhir+json' },
+          body: JSON.stringify({
+            resourceType: 'Parameters',
+            parameter: [
+              { name: '_since', valueInstant: from },
+              { name: '_type', valueString: 'Binary' },
+            ],
+          }),
+        });
+        await expectStatus(posted, 202, 'POST kick-off');
+        await posted.body?.cancel();
+        const second = await exportManifest(posted.headers.get('content-location') ?? '');
+        const count = (m: ExportManifest) => m.output.reduce((n, o) => n + o.count, 0);
+        assert.equal(count(second), count(manifest), 'the POST form honours _since as the GET form does');
+        const gone = await call(posted.headers.get('content-location') ?? '', { method: 'DELETE' });
+        assert.equal(gone.status, 202);
+        await gone.body?.cancel();
       },
     },
     {

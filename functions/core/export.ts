@@ -2,8 +2,9 @@ import type { Parameters } from 'fhir/r4';
 import { loadVersionData, toFhir } from './binary';
 import type { ExportDeps, ExportFile, ExportJob } from './export-ports';
 import { isValidId } from './ids';
-import { parseFhirBody } from './media';
-import { badRequest, notFound, OperationOutcomeError, operationOutcome } from './outcome';
+import { parseJsonBody } from './json';
+import { isFhirJsonType, mediaType } from './media';
+import { badRequest, notFound, notSupported, OperationOutcomeError, operationOutcome } from './outcome';
 import type { CoreDeps, VersionRecord } from './ports';
 import type { QueryDeps, QueryPage } from './queries';
 import { type FhirRequest, type FhirResponse, header } from './request';
@@ -44,17 +45,24 @@ interface KickoffParameters {
 /** The kick-off's parameters: from the query (GET) or a `Parameters` body (POST). */
 function kickoffParameters(req: FhirRequest): KickoffParameters {
   const given: [string, string][] = [];
-  if (req.method === 'POST') {
-    const body = parseFhirBody(req) as Parameters | undefined;
-    if (body !== undefined) {
-      if (body.resourceType !== 'Parameters')
-        throw badRequest('The $export POST body must be a Parameters resource.', 'structure');
-      for (const p of body.parameter ?? []) {
-        const v = p.valueString ?? p.valueInstant ?? p.valueCode ?? p.valueDateTime;
-        if (typeof p.name !== 'string' || typeof v !== 'string')
-          throw badRequest(`Parameter "${p.name}" needs a string, code or instant value.`, 'value');
-        given.push([p.name, v]);
-      }
+  if (req.method === 'POST' && req.body.length > 0) {
+    // The body is a Parameters resource (C35), never a Binary: parseFhirBody would pass it over.
+    const ct = header(req, 'content-type');
+    if (!isFhirJsonType(ct))
+      throw notSupported(
+        415,
+        `The $export POST body is a Parameters resource as application/fhir+json, not ${mediaType(ct) ?? 'no Content-Type'}.`,
+      );
+    const json = parseJsonBody(req.body, 'The $export POST body');
+    if (json === undefined) throw badRequest('The $export POST body is not valid JSON.', 'structure');
+    const body = json.value as Parameters | null;
+    if (body === null || typeof body !== 'object' || body.resourceType !== 'Parameters')
+      throw badRequest('The $export POST body must be a Parameters resource.', 'structure');
+    for (const p of Array.isArray(body.parameter) ? body.parameter : []) {
+      const v = p?.valueString ?? p?.valueInstant ?? p?.valueCode ?? p?.valueDateTime;
+      if (typeof p?.name !== 'string' || typeof v !== 'string')
+        throw badRequest(`Parameter "${p?.name}" needs a string, code or instant value.`, 'value');
+      given.push([p.name, v]);
     }
   }
   for (const [name, values] of Object.entries(req.query)) for (const v of values) given.push([name, v]);

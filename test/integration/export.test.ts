@@ -322,6 +322,41 @@ describe('C35 bulk export', () => {
     expect((await f('/Binary/nope.1/$export-download')).status).toBe(404);
   }, 60_000);
 
+  test('C35: a POST kick-off reads its Parameters body (found by the e2e suite: they were ignored, so _since exported everything)', async () => {
+    const { f } = await tenant('post-params');
+    const post = (body: string, type = 'application/fhir+json') =>
+      f('/Binary/$export', {
+        method: 'POST',
+        headers: { prefer: 'respond-async', 'content-type': type },
+        body,
+      });
+    const params = (...parameter: Record<string, string>[]) =>
+      JSON.stringify({ resourceType: 'Parameters', parameter });
+    const bad: [Response, number, string, RegExp][] = [
+      [await post(params({ name: '_type', valueString: 'Patient' })), 400, 'not-supported', /Patient/],
+      [await post(params({ name: '_since', valueInstant: 'yesterday' })), 400, 'value', /_since=yesterday/],
+      [await post(params({ name: '_elements', valueString: 'id' })), 400, 'not-supported', /_elements/],
+      [
+        await post(JSON.stringify({ resourceType: 'Binary', contentType: 'text/plain' })),
+        400,
+        'structure',
+        /Parameters/,
+      ],
+      [await post('{"resourceType":'), 400, 'structure', /JSON/],
+      [
+        await post(params({ name: '_since', valueInstant: '2020-01-01T00:00:00Z' }), 'text/plain'),
+        415,
+        'not-supported',
+        /Parameters/,
+      ],
+    ];
+    for (const [res, status, code, diagnostics] of bad) {
+      const oo = (await res.json()) as OperationOutcome;
+      expect({ status: res.status, code: oo.issue[0]!.code }).toEqual({ status, code });
+      expect(oo.issue[0]!.diagnostics).toMatch(diagnostics);
+    }
+  });
+
   test('C35: a worker stopped mid-file resumes from its checkpoint: no duplicate, no missing line', async () => {
     const org = `${s.org}-crash`;
     await seed(org, 120, 'c');
