@@ -1137,6 +1137,167 @@ export function e2eSuite(): E2eCheck[] {
       },
     },
     {
+      name: 'write checks: data-absent marker → 422, a patch changing /id → 422, a declared sha256 that differs → 422 and nothing stored',
+      rules: ['C31', 'C22', 'C30', 'C7'],
+      covers: ['create', 'patch', 'upload-start', 'upload-complete'],
+      async run() {
+        const marker = {
+          extension: [
+            { url: 'http://hl7.org/fhir/StructureDefinition/data-absent-reason', valueCode: 'unsupported' },
+          ],
+        };
+        await expectOutcome(
+          await call('/Binary', {
+            method: 'POST',
+            headers: { 'content-type': 'application/fhir+json' },
+            body: JSON.stringify({ resourceType: 'Binary', contentType: 'text/plain', _data: marker }),
+          }),
+          422,
+          'business-rule',
+          'a Binary read back without its data',
+        );
+        const id = need(fhirId, 'the FHIR Binary');
+        await expectOutcome(
+          await call(`/Binary/${id}`, {
+            method: 'PATCH',
+            headers: { 'content-type': 'application/json-patch+json' },
+            body: JSON.stringify([{ op: 'replace', path: '/id', value: 'other' }]),
+          }),
+          422,
+          ['business-rule', 'processing'],
+          'a changed /id',
+        );
+        const bytes = randomBytes(2 * KiB);
+        const start = await call('/Binary/$upload', {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({
+            contentType: 'text/plain',
+            size: bytes.length,
+            sha256: sha256(Buffer.from('other')),
+          }),
+        });
+        const text = await start.text();
+        assert.equal(start.status, 201, text.slice(0, 300));
+        const u = JSON.parse(text) as {
+          id: string;
+          parts: { url: string }[];
+          complete: string;
+          status: string;
+        };
+        const put = await fetch(u.parts[0]!.url, {
+          method: 'PUT',
+          headers: { 'content-type': 'application/octet-stream' },
+          body: bytes as unknown as BodyInit,
+        });
+        assert.equal(put.status, 200);
+        await put.body?.cancel();
+        await expectOutcome(
+          await call(u.complete, { method: 'POST' }),
+          422,
+          ['business-rule', 'processing'],
+          'sha256',
+        );
+        await expectOutcome(await call(`/Binary/${u.id}`), 404, 'not-found', 'nothing stored');
+      },
+    },
+    {
+      name: 'request details: malformed log-cdata, Idempotency-Key, _since, nesting → 400; a 64 KiB+ resource → 413; escaped text over the event limit → 413',
+      rules: ['C38', 'C41', 'C24', 'C39', 'C13'],
+      covers: ['create', 'history-instance'],
+      async run() {
+        const text = (headers: Record<string, string>, body: string | Buffer = 'x') =>
+          call('/Binary', { method: 'POST', headers: { 'content-type': 'text/plain', ...headers }, body });
+        await expectOutcome(await text({ 'log-cdata': 'novalue' }), 400, 'value', 'log-cdata');
+        await expectOutcome(
+          await text({ 'log-cdata': '[1]', 'log-cdata-format': 'json' }),
+          400,
+          'value',
+          'log-cdata json',
+        );
+        await expectOutcome(
+          await text({ 'idempotency-key': 'a b' }),
+          400,
+          ['invalid', 'value'],
+          'Idempotency-Key',
+        );
+        await expectOutcome(
+          await call(`/Binary/${need(raw.id, 'raw')}/_history?_since=yesterday`),
+          400,
+          ['invalid', 'value'],
+          '_since',
+        );
+        const fhir = { 'content-type': 'application/fhir+json' };
+        await expectOutcome(
+          await call('/Binary', {
+            method: 'POST',
+            headers: fhir,
+            body: `${'['.repeat(65)}${']'.repeat(65)}`,
+          }),
+          400,
+          'structure',
+          'nesting',
+        );
+        await expectOutcome(
+          await call('/Binary', {
+            method: 'POST',
+            headers: fhir,
+            body: JSON.stringify({
+              resourceType: 'Binary',
+              contentType: 'text/plain',
+              data: b64('x'),
+              // Extensions on the data element are kept (C31), so they count.
+              _data: { extension: [{ url: 'http://example.org/x', valueString: 'x'.repeat(65 * KiB) }] },
+            }),
+          }),
+          413,
+          'too-long',
+          'resource without data over 64 KiB',
+        );
+        // 3,000,000 quotes: under the raw limit, but 6,000,000 bytes escaped in the event (C13).
+        await expectOutcome(await text({}, Buffer.alloc(3_000_000, '"')), 413, 'too-long', 'escaped text');
+      },
+    },
+    {
+      name: 'HTTP details: HEAD of a Bundle and of FHIR JSON carries Content-Length; a CORS preflight → 204; PUT on /Binary/_history is an update of id _history → 400',
+      rules: ['C9', 'C40', 'C6'],
+      covers: ['search', 'read', 'update'],
+      async run() {
+        for (const path of [
+          `/Binary?_id=${need(raw.id, 'raw')}`,
+          `/Binary/${need(raw.id, 'raw')}?_format=json`,
+        ]) {
+          const get = await call(path);
+          const body = Buffer.from(await get.arrayBuffer());
+          assert.equal(get.status, 200, path);
+          const head = await call(path, { method: 'HEAD' });
+          assert.equal(head.status, 200, path);
+          assert.equal(head.headers.get('content-length'), String(body.length), `HEAD ${path}`);
+          assert.equal(await head.text(), '');
+        }
+        const preflight = await call('/Binary', {
+          token: null,
+          method: 'OPTIONS',
+          headers: {
+            origin: 'https://app.example.org',
+            'access-control-request-method': 'POST',
+            'access-control-request-headers': 'authorization,content-type',
+          },
+        });
+        assert.equal(preflight.status, 204);
+        assert.ok(preflight.headers.get('access-control-allow-origin'), 'Access-Control-Allow-Origin');
+        await expectOutcome(
+          await call('/Binary/_history', {
+            method: 'PUT',
+            headers: { 'content-type': 'text/plain' },
+            body: 'x',
+          }),
+          400,
+          ['invalid', 'value'],
+        );
+      },
+    },
+    {
       name: 'auth: no token or a bad one → 401 from the gateway; another organization → 403 forbidden',
       rules: ['C2', 'C40', 'C7'],
       covers: ['read', 'create'],
@@ -1239,7 +1400,7 @@ export function e2eSuite(): E2eCheck[] {
       },
     },
     {
-      name: 'limits: a FHIR JSON body of exactly 4,456,448 bytes → 201, one byte more → 413 naming $upload; raw over → 413; over 10 MB → 413 from the gateway',
+      name: 'limits: a FHIR JSON body of exactly 4,456,448 bytes → 201, one byte more → 413 naming $upload; raw over → 413; an event over 6 MB or a body over 10 MB → 413 from the gateway',
       rules: ['C13', 'C40', 'C28'],
       covers: ['create'],
       async run() {
@@ -1280,6 +1441,18 @@ export function e2eSuite(): E2eCheck[] {
           status: 413,
           type: 'application/json',
           body: JSON.stringify({ message: 'Request Entity Too Large' }),
+        });
+        // Under 10 MB but base64 in the event past Lambda's 6,291,556 bytes: the gateway's own 413.
+        const long = await sendLarge(
+          `${T.base}/Binary`,
+          'POST',
+          { authorization: `Bearer ${T.token}`, 'content-type': 'application/octet-stream' },
+          Buffer.alloc(5 * MiB),
+        );
+        assert.deepEqual(long, {
+          status: 413,
+          type: 'application/json',
+          body: JSON.stringify({ message: 'Request Too Long' }),
         });
       },
     },
