@@ -1,6 +1,6 @@
 import { operations } from '../../functions/routes';
 import { type E2eTarget, e2eSuite } from '../../local/e2e';
-import { type NpmStart, run, startNpm } from '../support/processes';
+import { type NpmStart, run, type Spawned, spawnCollected, startNpm } from '../support/processes';
 
 /**
  * #9 item 3: the end-to-end suite against the real `npm start`, spawned as a user runs it (native
@@ -9,6 +9,7 @@ import { type NpmStart, run, startNpm } from '../support/processes';
  * the last tests run that command here too. One `npm start` for the whole file.
  */
 let app: NpmStart;
+let events: Spawned;
 const target = {} as E2eTarget;
 
 beforeAll(async () => {
@@ -25,9 +26,21 @@ beforeAll(async () => {
     },
   );
   target.readToken = read.stdout.trim();
+  // C36: the README's notification subscriber, listening while the suite runs.
+  events = spawnCollected('npm', ['run', '-s', 'events', '--', '--org', 'demo'], { env: app.env });
+  const deadline = Date.now() + 60_000;
+  while (!events.stderr().includes('listening')) {
+    if (events.child.exitCode !== null || Date.now() > deadline)
+      throw new Error(`npm run events did not start:\n${events.output()}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
 }, 120_000);
 
 afterAll(async () => {
+  if (events && events.child.exitCode === null) {
+    events.child.kill('SIGTERM');
+    await events.exited;
+  }
   if (app && app.child.exitCode === null) await app.stop();
 });
 
@@ -87,6 +100,34 @@ test('C38/C7: the suite reached every operation with a 2xx answer, and the serve
     [],
   );
 });
+
+test('C32/C36: every version the suite committed is notified, to npm run -s events, and nothing else', async () => {
+  type Entry = { fullUrl: string; response: { etag: string } };
+  const committed = new Set<string>();
+  let url: string | undefined = `${app.base}/Binary/_history?_count=1000`;
+  while (url) {
+    const res = await fetch(url, { headers: { authorization: `Bearer ${app.token}` } });
+    const b = (await res.json()) as { entry?: Entry[]; link: { relation: string; url: string }[] };
+    for (const e of b.entry ?? [])
+      committed.add(`${e.fullUrl.split('/').pop()} ${/\d+/.exec(e.response.etag)![0]}`);
+    url = b.link.find((l) => l.relation === 'next')?.url;
+  }
+  expect(committed.size).toBeGreaterThan(20);
+  const notified = () =>
+    new Set(
+      events
+        .stdout()
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => (JSON.parse(l) as { attributes: Record<string, string> }).attributes)
+        .map((a) => `${a.resourceId} ${a.versionId}`),
+    );
+  const deadline = Date.now() + 60_000;
+  while ([...committed].some((v) => !notified().has(v)) && Date.now() < deadline)
+    await new Promise((r) => setTimeout(r, 250));
+  expect([...committed].filter((v) => !notified().has(v))).toEqual([]);
+  expect([...notified()].filter((v) => !committed.has(v))).toEqual([]);
+}, 90_000);
 
 describe('#14 item 10: npm run smoke is the same suite', () => {
   const smoke = (args: string[], env: NodeJS.ProcessEnv = {}) =>
