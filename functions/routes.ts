@@ -235,7 +235,7 @@ export const operations: OperationDef[] = [
   },
   {
     name: 'upload-status',
-    routes: [at(['GET'], '/Binary/$upload/{uploadId}')],
+    routes: [at(GET, '/Binary/$upload/{uploadId}')],
     permission: ['c', 'u'],
     capabilities: MULTIPART,
     capability: { operation: 'upload' },
@@ -284,7 +284,7 @@ export const operations: OperationDef[] = [
   },
   {
     name: 'export-status',
-    routes: [at(['GET'], '/Binary/$export/{jobId}')],
+    routes: [at(GET, '/Binary/$export/{jobId}')],
     permission: ['r', 's'],
     capabilities: ['table:read'],
     capability: { operation: 'export' },
@@ -300,7 +300,7 @@ export const operations: OperationDef[] = [
   },
   {
     name: 'export-download',
-    routes: [at(['GET'], '/Binary/{id}/$export-download')],
+    routes: [at(GET, '/Binary/{id}/$export-download')],
     permission: ['r', 's'],
     capabilities: ['table:read'],
     capability: { operation: 'export-download' },

@@ -205,6 +205,17 @@ export function e2eSuite(): E2eCheck[] {
     return v;
   };
 
+  /** C9: HEAD answers GET's status and headers (Content-Length included) without a body. */
+  const expectHeadLikeGet = async (url: string, got?: Response) => {
+    const get = got ?? (await call(url));
+    const length = get.headers.get('content-length');
+    const body = got ? undefined : await get.arrayBuffer();
+    const head = await call(url, { method: 'HEAD' });
+    assert.equal(head.status, get.status, `HEAD ${url}`);
+    assert.equal(head.headers.get('content-type'), get.headers.get('content-type'), `HEAD ${url}`);
+    assert.equal(head.headers.get('content-length'), length ?? String(body?.byteLength), `HEAD ${url}`);
+    assert.equal(await head.text(), '');
+  };
   /** Polls an export's status URL (C35) until it answers the manifest. */
   const exportManifest = async (status: string): Promise<ExportManifest> => {
     assert.ok(status.startsWith(`${T.base}/Binary/$export/`), `Content-Location ${status}`);
@@ -925,13 +936,18 @@ export function e2eSuite(): E2eCheck[] {
         await kick.body?.cancel();
         const status = kick.headers.get('content-location') ?? '';
         const manifest = await exportManifest(status);
+        await expectHeadLikeGet(status);
         assert.equal(manifest.requiresAccessToken, true);
         assert.deepEqual(manifest.error, []);
         const lines: { resourceType: string; id: string; meta: { versionId: string } }[] = [];
         for (const out of manifest.output) {
           assert.equal(out.type, 'Binary');
           let res = await call(out.url);
+          const head = await call(out.url, { method: 'HEAD' });
+          assert.equal(head.status, res.status, `HEAD ${out.url}`);
+          assert.equal(await head.text(), '');
           if (res.status === 307) res = await call(res.headers.get('location')!, { token: null });
+          else assert.equal(head.headers.get('content-length'), res.headers.get('content-length'));
           assert.equal(res.status, 200, out.url);
           assert.match(res.headers.get('content-type') ?? '', /ndjson/);
           const text = await res.text();
@@ -1014,6 +1030,7 @@ export function e2eSuite(): E2eCheck[] {
         }
         const st = await call(u.status);
         assert.equal(st.status, 200);
+        await expectHeadLikeGet(u.status, st);
         const state = (await parsed(st)) as {
           state: string;
           uploaded: { partNumber: number; size: number }[];

@@ -51,6 +51,11 @@ export function toHttpResult(req: Pick<FhirRequest, 'method'>, res: FhirResponse
     // C9: HEAD answers GET's headers, Content-Length included, for FHIR JSON as for raw bytes.
     if (res.json !== undefined)
       headers['Content-Length'] = String(Buffer.byteLength(JSON.stringify(res.json)));
+    else if (
+      res.bytes !== undefined &&
+      !Object.keys(headers).some((k) => k.toLowerCase() === 'content-length')
+    )
+      headers['Content-Length'] = String(res.bytes.length);
     return { statusCode: res.status, headers };
   }
   if (res.json !== undefined) return { statusCode: res.status, headers, body: JSON.stringify(res.json) };

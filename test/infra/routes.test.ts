@@ -229,3 +229,12 @@ describe('emitter (C32-C34)', () => {
     expect(ofEmitter.map((a) => a.MetricName).sort()).toEqual(['Errors', 'IteratorAge', 'Throttles']);
   });
 });
+
+test('C9: every operation route that accepts GET accepts HEAD, but the $export kick-off (GET starts a job)', () => {
+  const missing = operations.flatMap((op) =>
+    op.routes
+      .filter((r) => r.methods.includes('GET') && !r.methods.includes('HEAD'))
+      .map((r) => `${op.name} ${r.path}`),
+  );
+  expect(missing).toEqual([`export-kickoff-get ${BASE}/Binary/$export`]);
+});

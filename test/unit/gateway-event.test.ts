@@ -119,3 +119,20 @@ describe('C19 responses fit Lambda’s response limit', () => {
     expect(size(json)).toBeLessThanOrEqual(LAMBDA_RESPONSE_BYTES);
   });
 });
+
+describe('C9 HEAD', () => {
+  test('C9: HEAD of a bytes answer carries its Content-Length and no body (found by the e2e suite on $export-download)', () => {
+    const bytes = new Uint8Array(1657).fill(7);
+    const headers = { 'Content-Type': 'application/fhir+ndjson' };
+    expect(toHttpResult({ method: 'HEAD' }, { status: 200, headers, bytes })).toEqual({
+      statusCode: 200,
+      headers: { ...headers, 'Content-Length': '1657' },
+    });
+    // A handler's own Content-Length (a Range answer) stays as it is.
+    const ranged = { ...headers, 'content-length': '10' };
+    expect(toHttpResult({ method: 'HEAD' }, { status: 206, headers: ranged, bytes })).toEqual({
+      statusCode: 206,
+      headers: ranged,
+    });
+  });
+});
