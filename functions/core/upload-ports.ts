@@ -83,6 +83,12 @@ export interface UploadSession {
   partCount: number;
   /** Epoch seconds after which the session no longer completes. */
   expiresAt: number;
+  /**
+   * Epoch seconds when a completion asked storage to assemble the parts. S3 may take minutes to
+   * complete a large upload and keeps going when the function that asked is cut off, so a retry
+   * that finds the upload gone and no object yet waits (202) instead of calling it lost.
+   */
+  assemblingSince?: number;
   /** The multipart upload was assembled into the object (a retried completion skips it). */
   assembled?: boolean;
   /** The declared sha256 was checked against the object (a retried completion skips it). */
@@ -103,7 +109,10 @@ export interface UploadSession {
 
 /** The fields a completion or abort records as it goes. */
 export type UploadProgress = Partial<
-  Pick<UploadSession, 'assembled' | 'verified' | 'hashState' | 'hashedBytes' | 'ended' | 'vid' | 'reason'>
+  Pick<
+    UploadSession,
+    'assemblingSince' | 'assembled' | 'verified' | 'hashState' | 'hashedBytes' | 'ended' | 'vid' | 'reason'
+  >
 >;
 
 export interface UploadSessionStore {

@@ -204,6 +204,26 @@ async function completedResponse(
   return writeResponse(req, r, 'absent', false);
 }
 
+/**
+ * How long after a completion asked storage to assemble the parts a retry that finds neither the
+ * upload nor the object still waits for it (S3 can take minutes for a large upload).
+ */
+const ASSEMBLY_GRACE_SECONDS = 15 * 60;
+
+/** 202 + Retry-After: storage is still assembling the parts an earlier completion sent (C30). */
+function stillAssembling(req: FhirRequest, s: UploadSession): FhirResponse {
+  return {
+    status: 202,
+    headers: {
+      'Content-Type': 'application/json',
+      'Retry-After': '2',
+      'Content-Location': uploadUrl(req, s.uploadId),
+      'Cache-Control': 'no-store',
+    },
+    json: { uploadId: s.uploadId, id: s.id, state: 'assembling', size: s.size },
+  };
+}
+
 /** 202 + Retry-After: the completion made progress and continues on the next request (C30). */
 function stillVerifying(req: FhirRequest, s: UploadSession, hashed: number): FhirResponse {
   return {
@@ -259,7 +279,8 @@ export async function completeUpload(req: FhirRequest, deps: UploadDeps): Promis
 
   if (!s.assembled) {
     const assembled = await assemble(req, deps, s, reject);
-    if (!assembled) throw missingUpload(s.uploadId, 'no longer exists in storage');
+    if (assembled === 'in-progress') return stillAssembling(req, s);
+    if (assembled === 'gone') throw missingUpload(s.uploadId, 'no longer exists in storage');
     await deps.sessions.mark(s.uploadId, { assembled: true });
     s = { ...s, assembled: true };
   }
@@ -320,10 +341,17 @@ async function assemble(
   deps: UploadDeps,
   s: UploadSession,
   reject: (what: string) => Promise<OperationOutcomeError>,
-): Promise<boolean> {
+): Promise<'assembled' | 'in-progress' | 'gone'> {
   const parts = await deps.multipart.listParts(s.blobKey, s.storeUploadId);
-  const assembledEarlier = async () => (await deps.multipart.head(s.blobKey))?.size === s.size;
-  if (parts === undefined) return assembledEarlier();
+  /** The upload is gone: assembled earlier, still being assembled, or lost. */
+  const gone = async () => {
+    if ((await deps.multipart.head(s.blobKey))?.size === s.size) return 'assembled' as const;
+    const asked = s.assemblingSince;
+    return asked !== undefined && nowS(deps) - asked < ASSEMBLY_GRACE_SECONDS
+      ? ('in-progress' as const)
+      : ('gone' as const);
+  };
+  if (parts === undefined) return gone();
   const present = new Set(parts.map((p) => p.partNumber));
   const absent = Array.from({ length: s.partCount }, (_, i) => i + 1).filter((n) => !present.has(n));
   const statusHint = `GET ${uploadUrl(req, s.uploadId)} for their URLs, upload them`;
@@ -341,6 +369,8 @@ async function assemble(
     (p) => p.partNumber <= s.partCount && p.size !== expectedPartSize(s, p.partNumber),
   );
   if (wrong.length > 0) throw wrongParts(s, wrong, statusHint);
+  s.assemblingSince = nowS(deps);
+  await deps.sessions.mark(s.uploadId, { assemblingSince: s.assemblingSince });
   try {
     await deps.multipart.complete(
       s.blobKey,
@@ -353,10 +383,10 @@ async function assemble(
         `Storage refused the parts (${e.code}): each part but the last must be exactly ${s.partSize} bytes; ${statusHint} again, then complete again.`,
         'business-rule',
       );
-    if (e instanceof UploadGoneError) return assembledEarlier();
+    if (e instanceof UploadGoneError) return gone();
     throw e;
   }
-  return true;
+  return 'assembled';
 }
 
 function wrongParts(s: UploadSession, wrong: StoredPart[], statusHint: string) {

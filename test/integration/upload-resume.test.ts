@@ -142,6 +142,46 @@ describe('C30 resumable completion', () => {
     await expectStored(up, res);
   });
 
+  test('C30: cut off while S3 still assembles (upload gone, no object yet) → 202 assembling, then 201; long after → 404', async () => {
+    const up = await uploaded();
+    // The first completion asks S3 to assemble and is cut off before S3 answers.
+    overrideWiring({
+      multipart: multipartWith({
+        async complete() {
+          throw new Error('injected: function cut off during CompleteMultipartUpload');
+        },
+      }),
+    });
+    expect((await s.fetch(up.complete, { method: 'POST' })).status).toBe(500);
+    // While S3 assembles, the upload no longer lists and the object is not there yet.
+    const assembling = multipartWith({ listParts: async () => undefined, head: async () => undefined });
+    overrideWiring({ multipart: assembling });
+    const wait = await s.fetch(up.complete, { method: 'POST' });
+    expect(wait.status).toBe(202);
+    expect(wait.headers.get('retry-after')).toBe('2');
+    expect(await wait.json()).toMatchObject({ state: 'assembling', uploadId: up.uploadId });
+    expect(await versionsOf(s.org, up.id)).toEqual([]);
+    // S3 finishes: the next completion finds the parts and commits.
+    resetWiring();
+    const { res } = await completeUntilDone(up);
+    await expectStored(up, res);
+
+    // Gone with no object long after the last request to assemble: lost, 404.
+    const lost = await uploaded();
+    overrideWiring({
+      multipart: multipartWith({
+        async complete() {
+          throw new Error('injected: cut off');
+        },
+      }),
+    });
+    await (await s.fetch(lost.complete, { method: 'POST' })).body?.cancel();
+    await appDeps().sessions.mark(lost.uploadId, { assemblingSince: Math.floor(Date.now() / 1000) - 3600 });
+    overrideWiring({ multipart: assembling });
+    const gone = await s.fetch(lost.complete, { method: 'POST' });
+    expect(gone.status).toBe(404);
+  });
+
   test('C30: killed mid-hash → the retry resumes from the last checkpoint', async () => {
     process.env.LOCAL_FUNCTION_TIMEOUT_SECONDS = '600'; // no pause: the crash cuts it off
     const up = await uploaded();
