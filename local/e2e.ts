@@ -1483,6 +1483,10 @@ export function e2eSuite(): E2eCheck[] {
         const wrong = await call('/Binary', { method: 'DELETE' });
         assert.ok(wrong.headers.get('allow')?.includes('POST'), `Allow ${wrong.headers.get('allow')}`);
         await expectOutcome(wrong, 405, 'not-supported');
+        // An operation's path with another method: 405 naming its methods, never a read of id "$upload".
+        const upload = await call('/Binary/$upload');
+        assert.equal(upload.headers.get('allow'), 'POST, OPTIONS');
+        await expectOutcome(upload, 405, 'not-supported', 'GET [base]/Binary/$upload');
         const opts = await call(`/Binary/${need(raw.id, 'raw')}`, { method: 'OPTIONS' });
         assert.equal(opts.status, 204);
         assert.deepEqual(opts.headers.get('allow')?.split(', ').sort(), [
@@ -1498,6 +1502,7 @@ export function e2eSuite(): E2eCheck[] {
           ['GET', '/_history'],
           ['GET', '?_type=Binary'],
           ['POST', '/Binary/$meta'],
+          ['GET', '/Binary/$meta'],
         ] as const) {
           await expectOutcome(
             await call(`${T.base}${path}`, {

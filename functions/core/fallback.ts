@@ -12,7 +12,8 @@ const BASE = /^\/organizations\/([^/]+)\/fhir\/4(\/.*)?$/;
  * system search and history, unknown operations) → 501 (R4 http.html); anything else → 404.
  */
 export function fallback(routes: readonly RoutePattern[]) {
-  const matcher = new RouteMatcher(routes);
+  // The contract's paths: `GET /Binary/$upload` is the `$upload` path (405), not a read of an id.
+  const matcher = new RouteMatcher(routes, { literalOperations: true });
   const operations = [
     ...new Set(routes.flatMap((r) => r.path.split('/').filter((s) => s.startsWith('$')))),
   ].sort();

@@ -24,8 +24,17 @@ export interface RouteMatch<R> {
 
 const isParam = (s: string) => /^\{\w+\}$/.test(s);
 
-/** Path parameters when `path` matches the route's segments, else undefined. */
-function bind(segments: string[], path: string): Record<string, string> | undefined {
+/**
+ * Path parameters when `path` matches the route's segments, else undefined. With
+ * `literalOperations`, a `{param}` never binds a `$…` segment: no id, version, upload, job or
+ * organization holds a `$` (C1, C6), so there it names an operation (contract matching; API
+ * Gateway itself binds it like any other value).
+ */
+function bind(
+  segments: string[],
+  path: string,
+  literalOperations = false,
+): Record<string, string> | undefined {
   const parts = path.split('/').slice(1);
   if (parts.length !== segments.length) return undefined;
   const params: Record<string, string> = {};
@@ -33,7 +42,7 @@ function bind(segments: string[], path: string): Record<string, string> | undefi
     const s = segments[i]!;
     const p = parts[i]!;
     if (isParam(s)) {
-      if (p === '') return undefined;
+      if (p === '' || (literalOperations && p.startsWith('$'))) return undefined;
       params[s.slice(1, -1)] = p;
     } else if (s !== p) return undefined;
   }
@@ -53,7 +62,10 @@ function specificity(a: string[], b: string[]): number {
 export class RouteMatcher<R extends RoutePattern> {
   private readonly compiled: Compiled<R>[];
 
-  constructor(routes: readonly R[]) {
+  constructor(
+    routes: readonly R[],
+    private readonly options: { literalOperations?: boolean } = {},
+  ) {
     this.compiled = routes
       .map((route) => ({ route, segments: route.path.split('/').slice(1) }))
       .sort((a, b) => specificity(a.segments, b.segments));
@@ -63,7 +75,7 @@ export class RouteMatcher<R extends RoutePattern> {
   match(method: string, path: string): RouteMatch<R> | undefined {
     for (const c of this.compiled) {
       if (c.route.method !== method) continue;
-      const params = bind(c.segments, path);
+      const params = bind(c.segments, path, this.options.literalOperations);
       if (params) return { route: c.route, params };
     }
     return undefined;
@@ -72,7 +84,8 @@ export class RouteMatcher<R extends RoutePattern> {
   /** Every method some route serves on this path (for 405's Allow), in table order. */
   allowed(path: string): string[] {
     const methods = new Set<string>();
-    for (const c of this.compiled) if (bind(c.segments, path)) methods.add(c.route.method);
+    for (const c of this.compiled)
+      if (bind(c.segments, path, this.options.literalOperations)) methods.add(c.route.method);
     return [...methods];
   }
 }

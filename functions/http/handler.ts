@@ -87,7 +87,9 @@ export function fhirHandler(ops: Record<string, Operation>) {
     const def = operationNamed(name);
     return def.routes.flatMap(({ methods, path }) => methods.map((method) => ({ method, path, def, run })));
   });
-  const matcher = new RouteMatcher(served);
+  // `$…` segments are operations, never ids (C6): GET `/Binary/$meta` reaches read's function
+  // through `GET /Binary/{id}` and gets the `$default` answer (501), not a 400 for a bad id.
+  const matcher = new RouteMatcher(served, { literalOperations: true });
   const otherwise = fallbackOf();
   const handler = lambdaHandler((event) => {
     // A prefix before the contract path (a custom domain's API mapping) is skipped.

@@ -44,6 +44,33 @@ describe('C40 the $default route answers what no route matches', () => {
     }
   });
 
+  test('C40: a `$` segment where a route has {id} is the operation\'s path, not an id (found by the e2e suite: 400 "invalid id")', async () => {
+    for (const [method, path, allow] of [
+      ['GET', '/Binary/$upload', 'POST, OPTIONS'],
+      ['DELETE', '/Binary/$upload', 'POST, OPTIONS'],
+      ['PATCH', '/Binary/%24upload', 'POST, OPTIONS'],
+      ['GET', '/Binary/$validate', 'POST, OPTIONS'],
+      ['DELETE', '/Binary/$export', 'GET, POST, OPTIONS'],
+      ['HEAD', '/Binary/$export', 'GET, POST, OPTIONS'],
+    ] as const) {
+      const res = await s.fetch(path, {
+        method,
+        ...(method === 'PATCH'
+          ? { body: '[]', headers: { 'content-type': 'application/json-patch+json' } }
+          : {}),
+      });
+      expect({ path, method, status: res.status, allow: res.headers.get('allow') }).toEqual({
+        path,
+        method,
+        status: 405,
+        allow,
+      });
+      if (method !== 'HEAD') await expectOutcome(res, 405, 'not-supported');
+    }
+    await expectOutcome(await s.fetch('/Binary/$meta'), 501, 'not-supported');
+    await expectOutcome(await s.fetch('/Binary/$meta/_history/1'), 501, 'not-supported');
+  });
+
   test('C40: another resource type → 404 naming Binary', async () => {
     const oo = await expectOutcome(await s.fetch('/Patient/1'), 404, 'not-found');
     expect(oo.issue[0]!.diagnostics).toContain('Binary');
