@@ -282,7 +282,8 @@ test(`#13 fuzz over HTTP against npm start (C3, C7, C40): ${HTTP_RUNS} random re
           // dot segments, so `[base]/Binary/../_history` is system history here.
           const cls = res.status === 501 ? '501' : `${Math.floor(res.status / 100)}xx`;
           byClass[cls] = (byClass[cls] ?? 0) + 1;
-          if (res.status >= 500 && res.status !== 501) throw new Error(`${describeReq(r)} → ${res.status}: ${text}`);
+          if (res.status >= 500 && res.status !== 501)
+            throw new Error(`${describeReq(r)} → ${res.status}: ${text}`);
           if (res.status >= 400 && r.method !== 'HEAD' && !gatewayShaped(res.status, res.headers, text))
             checkOutcome(res.status, res.headers.get('content-type') ?? undefined, text, describeReq(r));
         },
